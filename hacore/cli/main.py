@@ -1,0 +1,29 @@
+"""`hacore`: the administrator's command line. One module per noun."""
+
+from __future__ import annotations
+
+import click
+
+from hacore import __version__
+from hacore.cli.lazy import LazyGroup
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "agent": ("hacore.cli.agent:agent", "See and drive installed resource agents."),
+}
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hacore")
+def cli() -> None:
+    """hacore keeps services running on a cluster of Linux machines.
+
+    Example: hacore agent list
+    """
+
+
+def main() -> None:
+    cli(prog_name="hacore")
+
+
+if __name__ == "__main__":
+    main()
