@@ -1,0 +1,159 @@
+"""cgroup v2 groups per resource and per operation, so no child escapes a kill.
+
+A process group is not enough: a child that calls setsid() leaves it. Where the cgroup v2
+hierarchy is writable, each operation runs in a group of its own under its resource's group
+(<own cgroup>/hacore/<resource>/op-N); at a timeout the operation's group is killed whole;
+after a normal end its survivors (the daemons a start left running) move up into the
+resource's group, where a stop must leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import time
+from pathlib import Path
+
+_counter = itertools.count(1)
+_SAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+
+
+def cgroup2_mount() -> Path | None:
+    """Where cgroup v2 is mounted (``/sys/fs/cgroup`` or, in a hybrid layout, ``.../unified``)."""
+    try:
+        with open("/proc/mounts") as mounts:
+            for line in mounts:
+                fields = line.split()
+                if len(fields) > 2 and fields[2] == "cgroup2":
+                    return Path(fields[1])
+    except OSError:
+        return None
+    return None
+
+
+def own_cgroup() -> str:
+    """This process's cgroup v2 path (``0::/path`` in /proc/self/cgroup)."""
+    try:
+        with open("/proc/self/cgroup") as handle:
+            for line in handle:
+                if line.startswith("0::"):
+                    return line[3:].strip()
+    except OSError:
+        pass
+    return "/"
+
+
+def _safe_name(text: str) -> str:
+    return _SAFE.sub("_", text)[:100] or "_"
+
+
+def read_pids(group: Path) -> list[int]:
+    try:
+        return [int(x) for x in (group / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
+
+
+class CgroupTree:
+    """The hacore subtree of this process's cgroup, or nothing when it is not writable."""
+
+    def __init__(self, base: Path | None) -> None:
+        self.base = base
+
+    @classmethod
+    def discover(cls) -> "CgroupTree":
+        mount = cgroup2_mount()
+        if mount is None:
+            return cls(None)
+        base = mount / own_cgroup().lstrip("/") / "hacore"
+        try:
+            base.mkdir(exist_ok=True)
+            probe = base / f"probe-{os.getpid()}"
+            probe.mkdir(exist_ok=True)
+            probe.rmdir()
+        except OSError:
+            return cls(None)
+        return cls(base)
+
+    @property
+    def available(self) -> bool:
+        return self.base is not None
+
+    def resource_group(self, instance: str) -> Path | None:
+        if self.base is None:
+            return None
+        group = self.base / _safe_name(instance)
+        try:
+            group.mkdir(exist_ok=True)
+        except OSError:
+            return None
+        return group
+
+    def operation_group(self, instance: str) -> Path | None:
+        """A new, empty group for one operation of a resource."""
+        parent = self.resource_group(instance)
+        if parent is None:
+            return None
+        group = parent / f"op-{os.getpid()}-{next(_counter)}"
+        try:
+            group.mkdir()
+        except OSError:
+            return None
+        return group
+
+    def prune(self, instance: str) -> None:
+        """Remove a resource's group once nothing runs in it."""
+        if self.base is None:
+            return
+        try:
+            (self.base / _safe_name(instance)).rmdir()
+        except OSError:
+            pass  # still populated (a running service) or already gone
+
+    def resource_pids(self, instance: str) -> list[int]:
+        """Processes left in a resource's group (outside any running operation)."""
+        if self.base is None:
+            return []
+        return read_pids(self.base / _safe_name(instance))
+
+
+def join(group: Path) -> None:
+    """Move the calling process into ``group`` (called in the forked child before exec)."""
+    with open(group / "cgroup.procs", "w") as procs:
+        procs.write("0")
+
+
+def kill_group(group: Path, budget: float = 5.0) -> list[int]:
+    """SIGKILL everything in ``group`` and wait (bounded) until it is empty. Returns the pids."""
+    pids = read_pids(group)
+    try:
+        (group / "cgroup.kill").write_text("1")
+    except OSError:
+        for pid in pids:
+            try:
+                os.kill(pid, 9)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + budget
+    while read_pids(group) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return pids
+
+
+def release_group(group: Path) -> None:
+    """Move an ended operation's survivors up to the resource's group and remove the group."""
+    parent_procs = group.parent / "cgroup.procs"
+    for _ in range(5):
+        pids = read_pids(group)
+        if not pids:
+            break
+        for pid in pids:
+            try:
+                parent_procs.write_text(str(pid))
+            except OSError:
+                pass
+    try:
+        group.rmdir()
+    except OSError:
+        pass

@@ -1,0 +1,81 @@
+"""What the forked child of an operation does: run a native method or exec a script.
+
+Runs after fork(), so it never returns: it ends in execve() or os._exit().
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import traceback
+from pathlib import Path
+
+from hacore.agent.base import Agent, OperationContext
+from hacore.agent.codes import OCF
+from hacore.agent.metadata import native_metadata
+from hacore.agent.params import ParamError, bind_params
+from hacore.agent.result import AgentFailure, Result
+from hacore.executor import cgroups
+
+
+def enter_isolation(group: Path | None, stdout_fd: int, stderr_fd: int) -> None:
+    """Own process group, the operation's cgroup, /dev/null as stdin, pipes as stdout/stderr."""
+    os.setpgid(0, 0)
+    if group is not None:
+        try:
+            cgroups.join(group)
+        except OSError:
+            pass
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.dup2(stdout_fd, 1)
+    os.dup2(stderr_fd, 2)
+
+
+def exec_script(argv: list[str], env: dict[str, str]) -> None:
+    try:
+        os.execve(argv[0], argv, env)
+    except OSError as exc:
+        os.write(2, f"ocf-exit-reason:cannot execute {argv[0]}: {exc.strerror}\n".encode())
+        os._exit(int(OCF.ERR_INSTALLED) if exc.errno == 2 else int(OCF.ERR_PERM))
+
+
+def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str,
+               ctx: OperationContext, result_fd: int) -> None:
+    """Call one method of a native agent and write its Result as JSON to ``result_fd``."""
+    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
+    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    try:
+        result = _call(cls, action, raw, instance, ctx)
+    except BaseException as exc:  # anything the agent raises becomes a failed operation
+        traceback.print_exc()
+        result = Result(OCF.ERR_GENERIC, f"agent {cls.name} raised {type(exc).__name__}: {exc}")
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(result_fd, json.dumps({"code": int(result.code), "reason": result.reason}).encode())
+    finally:
+        os._exit(0)
+
+
+def _call(cls: type[Agent], action: str, raw: dict[str, str], instance: str,
+          ctx: OperationContext) -> Result:
+    if action == "meta-data":
+        sys.stdout.write(native_metadata(cls))
+        return Result.ok()
+    try:
+        params = bind_params(cls.parameters, raw)
+    except ParamError as exc:
+        return Result(OCF.ERR_CONFIGURED, str(exc))
+    agent = cls(params, instance, ctx)
+    try:
+        returned = getattr(agent, action)()
+    except AgentFailure as exc:
+        return Result(exc.code, exc.reason)
+    if isinstance(returned, Result):
+        return returned
+    if isinstance(returned, int):
+        return Result(OCF.from_exit(int(returned)))
+    return Result(OCF.ERR_GENERIC,
+                  f"agent {cls.name}: {action}() returned {type(returned).__name__}, not a Result")

@@ -1,0 +1,67 @@
+"""One operation to run and what came of it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from hacore.agent.codes import OCF
+
+OUTPUT_CAP = 64 * 1024
+
+
+@dataclass(frozen=True)
+class OperationRequest:
+    """Run ``action`` of ``agent`` for resource ``instance``; kill it after ``timeout`` s."""
+
+    agent: str
+    action: str
+    instance: str
+    params: dict[str, str] = field(default_factory=dict)
+    timeout: float = 20.0
+    interval: float = 0.0
+    depth: int = 0
+    agent_class: str | None = None  # "ocf" or "lsb" for a path given as agent
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "OperationRequest":
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class OperationResult:
+    """The outcome: OCF code, reason, how long it took, output, and what was killed."""
+
+    action: str
+    code: OCF
+    reason: str = ""
+    duration: float = 0.0
+    timed_out: bool = False
+    stdout: str = ""
+    stderr: str = ""
+    killed: tuple[str, ...] = ()
+    leftover: tuple[int, ...] = ()
+    isolation: str = "pgid"
+
+    @property
+    def success(self) -> bool:
+        return self.code == OCF.SUCCESS
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["code"] = int(self.code)
+        data["result"] = self.code.label
+        data["killed"] = list(self.killed)
+        data["leftover"] = list(self.leftover)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "OperationResult":
+        data = dict(data)
+        data.pop("result", None)
+        data["code"] = OCF.from_exit(int(data["code"]))
+        data["killed"] = tuple(data.get("killed", ()))
+        data["leftover"] = tuple(data.get("leftover", ()))
+        return cls(**data)

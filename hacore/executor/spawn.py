@@ -1,0 +1,244 @@
+"""Start one operation in a forked child and follow it to its end or its timeout.
+
+The caller's loop watches ``RunningOperation.fds`` and calls ``on_readable`` / ``finish``;
+``run_operation`` is that loop for a single operation, used by the CLI and the harness.
+The warm helper (forkserver) runs the same objects for many operations at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import signal
+import time
+from pathlib import Path
+
+import psutil
+
+from hacore.agent.base import OperationContext
+from hacore.agent.codes import OCF
+from hacore.agent.registry import NativeAgent
+from hacore.agent.scripts import ScriptAgent
+from hacore.executor import cgroups
+from hacore.executor.child import enter_isolation, exec_script, run_native
+from hacore.executor.operation import OUTPUT_CAP, OperationRequest, OperationResult
+
+REASON_PREFIX = "ocf-exit-reason:"
+KILL_WAIT = 5.0
+
+
+def _nonblocking_pipe() -> tuple[int, int]:
+    read_fd, write_fd = os.pipe()
+    flags = fcntl.fcntl(read_fd, fcntl.F_GETFL)
+    fcntl.fcntl(read_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+    return read_fd, write_fd
+
+
+class RunningOperation:
+    """A forked operation: its pipes, its pidfd, its deadline, its output so far."""
+
+    def __init__(self, request: OperationRequest, handle: NativeAgent | ScriptAgent,
+                 tree: cgroups.CgroupTree) -> None:
+        self.request = request
+        self.handle = handle
+        self.tree = tree
+        self.group: Path | None = None
+        self.buffers: dict[int, bytearray] = {}
+        self.names: dict[int, str] = {}
+        self.pid = -1
+        self.pidfd = -1
+        self.started = 0.0
+        self.deadline = 0.0
+        self.exit_status: int | None = None
+
+    def start(self) -> None:
+        request = self.request
+        ctx = OperationContext(request.action, request.timeout, request.interval, request.depth)
+        argv: list[str] = []
+        env: dict[str, str] = {}
+        if isinstance(self.handle, ScriptAgent):
+            argv = self.handle.argv(request.action)
+            env = self.handle.environment(request.params, request.instance, ctx)
+        out_r, out_w = _nonblocking_pipe()
+        err_r, err_w = _nonblocking_pipe()
+        res_r, res_w = _nonblocking_pipe()
+        self.names = {out_r: "stdout", err_r: "stderr", res_r: "result"}
+        self.buffers = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
+        self.group = self.tree.operation_group(request.instance)
+        self.started = time.monotonic()
+        self.deadline = self.started + request.timeout
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                enter_isolation(self.group, out_w, err_w)
+                if isinstance(self.handle, ScriptAgent):
+                    exec_script(argv, env)
+                else:
+                    run_native(self.handle.cls, request.action, request.params,
+                               request.instance, ctx, res_w)
+            finally:
+                os._exit(int(OCF.ERR_GENERIC))
+        self.pid = pid
+        try:
+            os.setpgid(pid, pid)  # also done in the child; whichever runs first wins the race
+        except OSError:
+            pass
+        for fd in (out_w, err_w, res_w):
+            os.close(fd)
+        self.pidfd = os.pidfd_open(pid)
+
+    @property
+    def fds(self) -> list[int]:
+        return list(self.buffers) + [self.pidfd]
+
+    def on_readable(self, fd: int) -> bool:
+        """Drain a pipe, keeping at most OUTPUT_CAP bytes of it; False once it is closed."""
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            buffer = self.buffers[fd]
+            room = OUTPUT_CAP - len(buffer)
+            if room > 0:
+                buffer.extend(chunk[:room])
+
+    def reap(self) -> bool:
+        """Collect the exit status once the child has ended; True when it has."""
+        if self.exit_status is not None:
+            return True
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:
+            return False
+        self.exit_status = os.waitstatus_to_exitcode(status)
+        return True
+
+    def kill(self) -> list[str]:
+        """Kill the operation with every process it made; describe what was killed."""
+        victims = self._describe_tree()
+        if self.group is not None:
+            cgroups.kill_group(self.group, KILL_WAIT)
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        end = time.monotonic() + KILL_WAIT
+        while not self.reap() and time.monotonic() < end:
+            select.select([self.pidfd], [], [], 0.05)
+        return victims
+
+    def _describe_tree(self) -> list[str]:
+        pids = cgroups.read_pids(self.group) if self.group is not None else []
+        if not pids:
+            pids = [self.pid] + [c.pid for c in _children(self.pid)]
+        out = []
+        for pid in pids:
+            try:
+                proc = psutil.Process(pid)
+                wchan = Path(f"/proc/{pid}/wchan").read_text().strip() or "-"
+                out.append(f"{pid} {' '.join(proc.cmdline())[:120] or proc.name()} (waiting in {wchan})")
+            except (psutil.Error, OSError):
+                continue
+        return out
+
+    def finish(self, timed_out: bool = False) -> OperationResult:
+        """Build the result; call once the child has ended or the deadline passed."""
+        killed: list[str] = []
+        if timed_out:
+            killed = self.kill()
+        for fd in list(self.buffers):
+            self.on_readable(fd)
+        duration = time.monotonic() - self.started
+        outputs = {self.names[fd]: bytes(buf).decode("utf-8", "replace") for fd, buf in self.buffers.items()}
+        for fd in list(self.buffers):
+            os.close(fd)
+        os.close(self.pidfd)
+        leftover: tuple[int, ...] = ()
+        if self.group is not None:
+            cgroups.release_group(self.group)
+        if self.request.action == "stop" and not timed_out:
+            leftover = tuple(self._leftover())
+        self.tree.prune(self.request.instance)
+        code, reason = self._outcome(outputs, timed_out, killed)
+        return OperationResult(
+            action=self.request.action, code=code, reason=reason, duration=duration,
+            timed_out=timed_out, stdout=outputs["stdout"], stderr=outputs["stderr"],
+            killed=tuple(killed), leftover=leftover,
+            isolation="cgroup" if self.group is not None else "pgid")
+
+    def _leftover(self) -> list[int]:
+        if self.tree.available:
+            return self.tree.resource_pids(self.request.instance)
+        alive = []
+        for proc in psutil.process_iter(["pid"]):
+            try:
+                if os.getpgid(proc.pid) == self.pid:
+                    alive.append(proc.pid)
+            except OSError:
+                continue
+        return alive
+
+    def _outcome(self, outputs: dict[str, str], timed_out: bool, killed: list[str]) -> tuple[OCF, str]:
+        request = self.request
+        if timed_out:
+            return OCF.ERR_GENERIC, (f"{request.action} timed out after {request.timeout:g}s; "
+                                     f"killed {len(killed)} process(es)")
+        if isinstance(self.handle, ScriptAgent):
+            status = self.exit_status if self.exit_status is not None else 1
+            if status < 0:
+                return OCF.ERR_GENERIC, f"{request.action} was killed by signal {-status}"
+            code = self.handle.result_code(request.action, status)
+            return code, _exit_reason(outputs, code)
+        try:
+            data = json.loads(outputs["result"])
+            return OCF.from_exit(int(data["code"])), str(data.get("reason", ""))
+        except (ValueError, KeyError, TypeError):
+            status = self.exit_status
+            how = f"was killed by signal {-status}" if status is not None and status < 0 else "ended without a result"
+            return OCF.ERR_GENERIC, f"{request.action} of native agent {request.agent} {how}"
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _exit_reason(outputs: dict[str, str], code: OCF) -> str:
+    reason = ""
+    for stream in ("stderr", "stdout"):
+        for line in outputs[stream].splitlines():
+            if line.startswith(REASON_PREFIX):
+                reason = line[len(REASON_PREFIX):].strip()
+        if reason:
+            return reason
+    if code not in (OCF.SUCCESS, OCF.NOT_RUNNING):
+        lines = [ln.strip() for ln in outputs["stderr"].splitlines() if ln.strip()]
+        if lines:
+            return lines[-1][:300]
+    return ""
+
+
+def wait_for(op: RunningOperation) -> OperationResult:
+    """Follow one running operation to its end, killing it at its deadline."""
+    poller = select.poll()
+    for fd in op.fds:
+        poller.register(fd, select.POLLIN)
+    while True:
+        remaining = op.deadline - time.monotonic()
+        if remaining <= 0:
+            return op.finish(timed_out=True)
+        for fd, _ in poller.poll(max(1, int(remaining * 1000))):
+            if fd == op.pidfd:
+                poller.unregister(fd)
+                if op.reap():
+                    return op.finish()
+            elif not op.on_readable(fd):
+                poller.unregister(fd)
