@@ -70,6 +70,8 @@ class FenceDevice:
     name: str
     agent: str
     params: dict[str, str] = field(default_factory=dict)
+    #: parameter name -> path of a root-only file holding its value (read at fence time)
+    secret_files: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ class Resource:
     non_critical: bool = False
     max_restarts: int = 0
     restart_expire_time: float = 0.0
+    #: parameter name -> path of a root-only file holding its value (read at start time)
+    secret_files: dict[str, str] = field(default_factory=dict)
 
     def operation(self, name: str) -> Operation | None:
         for op in self.operations:
