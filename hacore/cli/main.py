@@ -9,6 +9,7 @@ from hacore.cli.lazy import LazyGroup
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "agent": ("hacore.cli.agent:agent", "See and drive installed resource agents."),
+    "config": ("hacore.cli.config:config", "Check, print, convert a cluster configuration."),
 }
 
 

@@ -76,7 +76,6 @@ def check_agents(f: Findings, config: ClusterConfig, catalogue: Callable[[str], 
                                                  f"itself: {exc}")
         info = cache[res.agent]
         if isinstance(info, Exception):
-            f.error(path + ("agent",), f"agent {res.agent!r} is not installed here ({info}); "
-                    "`hacore agent list` shows the installed agents")
+            f.error(path + ("agent",), f"agent {res.agent!r} is not usable here: {info}")
             continue
         check_resource(f, res, path, info)

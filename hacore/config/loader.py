@@ -103,7 +103,8 @@ def check_config_text(text: str, filename: str = "<config>", *, agents: Agents =
         from hacore.config.local_checks import check_local
         check_local(f, config)
     check_secret_files(f, config)
-    return CheckResult(None if f.has_errors else config, f.problems)
+    problems = sorted(f.problems, key=lambda p: p.line or 0)
+    return CheckResult(None if f.has_errors else config, problems)
 
 
 def build_config(f: Findings, data: dict[str, Any], catalogue: AgentCatalogue | None
