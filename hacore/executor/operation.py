@@ -21,6 +21,7 @@ class OperationRequest:
     interval: float = 0.0
     depth: int = 0
     agent_class: str | None = None  # "ocf" or "lsb" for a path given as agent
+    env: dict[str, str] = field(default_factory=dict)  # extra variables, override the standard ones
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,6 +45,7 @@ class OperationResult:
     killed: tuple[str, ...] = ()
     leftover: tuple[int, ...] = ()
     isolation: str = "pgid"
+    exit_status: int | None = None  # a script's raw exit status (negative: killed by that signal)
 
     @property
     def success(self) -> bool:

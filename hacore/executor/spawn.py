@@ -61,6 +61,7 @@ class RunningOperation:
         if isinstance(self.handle, ScriptAgent):
             argv = self.handle.argv(request.action)
             env = self.handle.environment(request.params, request.instance, ctx)
+            env.update(request.env)
         out_r, out_w = _nonblocking_pipe()
         err_r, err_w = _nonblocking_pipe()
         res_r, res_w = _nonblocking_pipe()
@@ -76,6 +77,7 @@ class RunningOperation:
                 if isinstance(self.handle, ScriptAgent):
                     exec_script(argv, env)
                 else:
+                    os.environ.update(request.env)
                     run_native(self.handle.cls, request.action, request.params,
                                request.instance, ctx, res_w)
             finally:
@@ -170,7 +172,8 @@ class RunningOperation:
             action=self.request.action, code=code, reason=reason, duration=duration,
             timed_out=timed_out, stdout=outputs["stdout"], stderr=outputs["stderr"],
             killed=tuple(killed), leftover=leftover,
-            isolation="cgroup" if self.group is not None else "pgid")
+            isolation="cgroup" if self.group is not None else "pgid",
+            exit_status=self.exit_status if isinstance(self.handle, ScriptAgent) else None)
 
     def _leftover(self) -> list[int]:
         if self.tree.available:
