@@ -16,7 +16,6 @@ import pluggy
 
 from hacore.agent import hookspec
 from hacore.agent.base import Agent
-from hacore.agent.metadata import native_metadata
 from hacore.agent.params import Param
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -116,6 +115,8 @@ def check_agent_class(cls: object) -> str | None:
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         return f"parameter {', '.join(duplicates)} is declared twice"
+    from hacore.agent.metadata import native_metadata
+
     try:
         native_metadata(cls)
     except Exception as exc:

@@ -9,8 +9,10 @@ resource's group, where a stop must leave nothing behind.
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import os
+import struct
 import re
 import time
 from pathlib import Path
@@ -157,3 +159,52 @@ def release_group(group: Path) -> None:
         group.rmdir()
     except OSError:
         pass
+
+
+_SYS_CLONE3 = 435  # x86_64 and aarch64
+_CLONE_INTO_CGROUP = 0x200000000
+_SIGCHLD = 17
+_clone3_works: bool | None = None
+
+
+def fork_into(group: Path | None) -> int:
+    """fork(), with the child born inside ``group``; returns 0 in the child, its pid in the parent.
+
+    Moving a running process into a cgroup takes a kernel lock that costs most of a
+    millisecond; clone3(CLONE_INTO_CGROUP) places the child there at birth for almost
+    nothing. Only safe in a single-threaded process (the executor's helper, the CLI): like
+    os.fork() but without Python's at-fork hooks. Falls back to os.fork() + join.
+    """
+    global _clone3_works
+    if group is not None and _clone3_works is not False:
+        try:
+            pid = _clone3_into(group)
+            _clone3_works = True
+            return pid
+        except OSError:
+            _clone3_works = False
+    pid = os.fork()
+    if pid == 0 and group is not None:
+        try:
+            join(group)
+        except OSError:
+            pass
+    return pid
+
+
+def _clone3_into(group: Path) -> int:
+    libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL keeps the GIL held across the call
+    fd = os.open(group, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        # struct clone_args: flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+        # stack_size, tls, set_tid, set_tid_size, cgroup
+        args = struct.pack("11Q", _CLONE_INTO_CGROUP, 0, 0, 0, _SIGCHLD, 0, 0, 0, 0, 0, fd)
+        buffer = ctypes.create_string_buffer(args, len(args))
+        libc.syscall.restype = ctypes.c_long
+        pid = libc.syscall(ctypes.c_long(_SYS_CLONE3), buffer, ctypes.c_size_t(len(args)))
+        if pid < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return int(pid)
+    finally:
+        os.close(fd)

@@ -5,28 +5,21 @@ Runs after fork(), so it never returns: it ends in execve() or os._exit().
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
 import traceback
-from pathlib import Path
 
 from hacore.agent.base import Agent, OperationContext
 from hacore.agent.codes import OCF
-from hacore.agent.metadata import native_metadata
 from hacore.agent.params import ParamError, bind_params
 from hacore.agent.result import AgentFailure, Result
-from hacore.executor import cgroups
 
 
-def enter_isolation(group: Path | None, stdout_fd: int, stderr_fd: int) -> None:
-    """Own process group, the operation's cgroup, /dev/null as stdin, pipes as stdout/stderr."""
+def enter_isolation(stdout_fd: int, stderr_fd: int) -> None:
+    """Own process group, /dev/null as stdin, pipes as stdout and stderr."""
     os.setpgid(0, 0)
-    if group is not None:
-        try:
-            cgroups.join(group)
-        except OSError:
-            pass
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.dup2(stdout_fd, 1)
@@ -44,8 +37,7 @@ def exec_script(argv: list[str], env: dict[str, str]) -> None:
 def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str,
                ctx: OperationContext, result_fd: int) -> None:
     """Call one method of a native agent and write its Result as JSON to ``result_fd``."""
-    sys.stdout = os.fdopen(1, "w", buffering=1, closefd=False)
-    sys.stderr = os.fdopen(2, "w", buffering=1, closefd=False)
+    gc.disable()  # a short-lived child: collecting would only copy pages shared with the parent
     try:
         result = _call(cls, action, raw, instance, ctx)
     except BaseException as exc:  # anything the agent raises becomes a failed operation
@@ -62,6 +54,8 @@ def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str
 def _call(cls: type[Agent], action: str, raw: dict[str, str], instance: str,
           ctx: OperationContext) -> Result:
     if action == "meta-data":
+        from hacore.agent.metadata import native_metadata
+
         sys.stdout.write(native_metadata(cls))
         return Result.ok()
     try:

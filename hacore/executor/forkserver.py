@@ -1,0 +1,130 @@
+"""The client of the warm helper (hacore.executor.helper), for the daemon and the benchmarks.
+
+The daemon must not fork itself (it has threads and an event loop), and starting a fresh
+interpreter per operation costs tens of milliseconds. The helper has hacore and every agent
+plugin imported already; it forks one child per operation, follows each to its end or its
+timeout, runs the operations of one resource one after another (never overlapping), and
+answers over a SOCK_SEQPACKET socket pair: one JSON message per request and per result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import socket
+import subprocess
+import sys
+import threading
+
+from hacore.agent.codes import OCF
+from hacore.errors import HacoreError
+from hacore.executor.operation import OperationRequest, OperationResult
+
+MAX_MESSAGE = 1 << 20
+
+
+class ForkServer:
+    """The client side: starts the helper and runs operations through it.
+
+    ``run`` blocks (threads may call it concurrently); ``run_async`` is for an event loop.
+    """
+
+    def __init__(self, plugins: list[str] | None = None) -> None:
+        """``plugins``: extra modules (importable names) registered as agent plugins."""
+        self._plugins = list(plugins or [])
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+        self._pending: dict[int, object] = {}
+        self._sock: socket.socket | None = None
+        self._process: subprocess.Popen | None = None
+        self._reader: threading.Thread | None = None
+
+    def start(self) -> "ForkServer":
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "hacore.executor.helper", str(theirs.fileno()), *self._plugins],
+            pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+        theirs.close()
+        self._sock = ours
+        self._reader = threading.Thread(target=self._read_replies, name="forkserver-replies", daemon=True)
+        self._reader.start()
+        return self
+
+    def _read_replies(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                data = self._sock.recv(MAX_MESSAGE)
+            except OSError:
+                data = b""
+            if not data:
+                self._fail_all("the executor helper process ended")
+                return
+            message = json.loads(data)
+            with self._lock:
+                waiter = self._pending.pop(message["id"], None)
+            if waiter is not None:
+                waiter(OperationResult.from_dict(message["result"]))  # type: ignore[operator]
+
+    def _fail_all(self, reason: str) -> None:
+        with self._lock:
+            waiters, self._pending = list(self._pending.items()), {}
+        for _, waiter in waiters:
+            waiter(OperationResult("unknown", OCF.ERR_GENERIC, reason))  # type: ignore[operator]
+
+    def _submit(self, request: OperationRequest, waiter) -> None:
+        if self._sock is None:
+            raise HacoreError("the executor helper is not running; call start() first")
+        request_id = next(self._ids)
+        with self._lock:
+            self._pending[request_id] = waiter
+        self._sock.send(json.dumps({"id": request_id, "request": request.to_dict()}).encode())
+
+    def run(self, request: OperationRequest) -> OperationResult:
+        done = threading.Event()
+        box: list[OperationResult] = []
+
+        def waiter(result: OperationResult) -> None:
+            box.append(result)
+            done.set()
+
+        self._submit(request, waiter)
+        done.wait()
+        return box[0]
+
+    async def run_async(self, request: OperationRequest) -> OperationResult:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[OperationResult] = loop.create_future()
+
+        def waiter(result: OperationResult) -> None:
+            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(result))
+
+        self._submit(request, waiter)
+        return await future
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def stop(self) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            self._sock.close()
+            self._sock = None
+        if self._process is not None:
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=10)
+            self._process = None
+
+    def __enter__(self) -> "ForkServer":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,143 @@
+"""The warm helper's loop: forks every operation so that a native monitor is cheap.
+
+Kept lean on purpose: the cost of fork() grows with the size of the forking process, so
+this module imports only what the loop and the children need (the client side, with its
+threads and event loop, lives in hacore.executor.forkserver).
+"""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import json
+import os
+import select
+import socket
+import sys
+import time
+from collections import deque
+
+from hacore.agent.codes import OCF
+from hacore.errors import HacoreError
+from hacore.executor.operation import OperationRequest, OperationResult
+
+MAX_MESSAGE = 1 << 20
+
+
+class ForkServerLoop:
+    """The helper's side: a poll loop over its socket and every running operation."""
+
+    def __init__(self, sock: socket.socket, plugins: list[str] | None = None) -> None:
+        from hacore.executor import cgroup_tree
+
+        self.sock = sock
+        self.plugins = plugins or []
+        self.tree = cgroup_tree()
+        self.poller = select.poll()
+        self.running: dict[int, object] = {}  # fd -> RunningOperation
+        self.ops: dict[str, tuple[int, object]] = {}  # instance -> (request id, op)
+        self.waiting: dict[str, deque[tuple[int, OperationRequest]]] = {}
+
+    def serve(self) -> None:
+        from hacore.agent.registry import installed_agents
+
+        registry = installed_agents()  # import every plugin before the first fork: children start warm
+        for module_name in self.plugins:
+            registry.load_plugin(importlib.import_module(module_name), module_name)
+        gc.freeze()  # what is loaded now stays shared with every child, untouched by collections
+        self.poller.register(self.sock.fileno(), select.POLLIN)
+        while True:
+            timeout_ms = self._next_timeout_ms()
+            for fd, _ in self.poller.poll(timeout_ms):
+                if fd == self.sock.fileno():
+                    if not self._on_request():
+                        return
+                else:
+                    self._on_fd(fd)
+            self._expire()
+
+    def _next_timeout_ms(self) -> int:
+        if not self.ops:
+            return -1
+        soonest = min(op.deadline for _, op in self.ops.values())  # type: ignore[attr-defined]
+        return max(1, int((soonest - time.monotonic()) * 1000) + 1)
+
+    def _on_request(self) -> bool:
+        data = self.sock.recv(MAX_MESSAGE)
+        if not data:
+            return False
+        message = json.loads(data)
+        request = OperationRequest.from_dict(message["request"])
+        queue = self.waiting.setdefault(request.instance, deque())
+        queue.append((message["id"], request))
+        if request.instance not in self.ops:
+            self._start_next(request.instance)
+        return True
+
+    def _start_next(self, instance: str) -> None:
+        from hacore.agent.catalog import resolve
+        from hacore.executor.spawn import RunningOperation
+
+        queue = self.waiting.get(instance)
+        while queue:
+            request_id, request = queue.popleft()
+            try:
+                handle = resolve(request.agent, request.agent_class)
+                op = RunningOperation(request, handle, self.tree)
+                op.start()
+            except HacoreError as exc:
+                self._reply(request_id, OperationResult(request.action, OCF.ERR_INSTALLED, str(exc)))
+                continue
+            except Exception as exc:  # the helper survives anything one operation does
+                self._reply(request_id, OperationResult(request.action, OCF.ERR_GENERIC,
+                                                        f"could not start the operation: {exc}"))
+                continue
+            self.ops[instance] = (request_id, op)
+            for fd in op.fds:
+                self.running[fd] = op
+                self.poller.register(fd, select.POLLIN)
+            return
+        self.waiting.pop(instance, None)
+
+    def _on_fd(self, fd: int) -> None:
+        op = self.running.get(fd)
+        if op is None:
+            return
+        if fd == op.pidfd:  # type: ignore[attr-defined]
+            if op.reap():  # type: ignore[attr-defined]
+                self._complete(op, timed_out=False)
+        elif not op.on_readable(fd):  # type: ignore[attr-defined]
+            self.poller.unregister(fd)
+            del self.running[fd]
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        for _, op in list(self.ops.values()):
+            if op.deadline <= now:  # type: ignore[attr-defined]
+                self._complete(op, timed_out=True)
+
+    def _complete(self, op, timed_out: bool) -> None:
+        for fd in op.fds:
+            if self.running.pop(fd, None) is not None:
+                self.poller.unregister(fd)
+        instance = op.request.instance
+        request_id, _ = self.ops.pop(instance)
+        result = op.finish(timed_out=timed_out)
+        self._reply(request_id, result)
+        self._start_next(instance)
+
+    def _reply(self, request_id: int, result: OperationResult) -> None:
+        self.sock.send(json.dumps({"id": request_id, "result": result.to_dict()}).encode())
+
+
+def main() -> None:
+    sock = socket.socket(fileno=int(sys.argv[1]))
+    try:
+        ForkServerLoop(sock, sys.argv[2:]).serve()
+    except KeyboardInterrupt:
+        pass
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

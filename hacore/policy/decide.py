@@ -1,0 +1,305 @@
+"""``decide(config, snapshot, now) -> list[Action]``: rgmanager's rules with hacore's safety.
+
+Pure: no I/O, no clock, no randomness; the same inputs give the same actions in the same
+order (services in config order). Each action changes one thing and waits for its outcome:
+a relocation is a stop now and a start in the next round, once the stop is confirmed (S4).
+Runs only in a quorate partition (S2): without quorum it returns no actions, see
+``hacore.policy.noquorum`` for what a node without quorum does locally.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from hacore.config.model import ClusterConfig
+from hacore.policy.actions import Action
+from hacore.policy.index import ServicePlan, index_for
+from hacore.policy.placement import Round, explain_choice, explain_no_node
+from hacore.policy.snapshot import ACTIVE_STATES, Report, ServiceStatus, Snapshot
+from hacore.policy import reasons as R
+
+_NEW = ServiceStatus()
+
+
+def idle_reason(snapshot: Snapshot) -> str | None:
+    """Why ``decide`` would do nothing at all (no quorum), or None."""
+    if not snapshot.quorate:
+        return "this partition is not quorate: nothing is started or moved (S2)"
+    return None
+
+
+def decide(config: ClusterConfig, snapshot: Snapshot, now: float) -> list[Action]:
+    """The actions that bring the cluster toward its configuration, each with its reason."""
+    if not snapshot.quorate:
+        return []
+    ix = index_for(config)
+    rnd = Round(ix, snapshot, now)
+    out: list[Action] = []
+    services = snapshot.services
+    reports = snapshot.reports
+    for plan in ix.plans:
+        st = services.get(plan.name)
+        if st is None:
+            if not plan.service.autostart:
+                out.append(Action("set-state", plan.name, None, state="disabled",
+                                  why=(R.autostart_off, plan.name)))
+                continue
+            st = _NEW
+        if st.frozen:
+            continue
+        reps = reports.get(plan.name)
+        if reps and _duplicates(rnd, plan, st, reps, out):
+            continue
+        _one(rnd, plan, st, reps, out)
+    return out
+
+
+def _duplicates(rnd: Round, plan: ServicePlan, st: ServiceStatus,
+                reps: Mapping[str, Report], out: list[Action]) -> bool:
+    """S1: the service is active where it should not be. Returns True if actions were added."""
+    members = rnd.members
+    owner = st.owner if st.state in ACTIVE_STATES and st.owner in members else None
+    extra = sorted((n for n, r in reps.items()
+                    if r.status == "running" and n in members and n != owner),
+                   key=rnd.ix.node_order.__getitem__)
+    if not extra or st.state == "failed":
+        return False
+    name = plan.name
+    if st.state == "disabled":
+        for node in extra:
+            out.append(Action("stop", name, node, plan.stop_resources,
+                              why=(R.stray_disabled, name, node)))
+        return True
+    keep = owner
+    if keep is None:
+        keep = min(extra, key=lambda n: (plan.rank.get(n, len(plan.tiers)),
+                                         rnd.ix.node_order[n]))
+        out.append(Action("set-state", name, keep, state="started",
+                          why=(R.adopt, name, keep, st.state)))
+    seen = sorted({keep, *extra}, key=rnd.ix.node_order.__getitem__)
+    for node in extra:
+        if node != keep:
+            out.append(Action("stop", name, node, plan.stop_resources,
+                              why=(R.two_owners, name, tuple(seen), node, keep)))
+    return True
+
+
+def _fence(rnd: Round, node: str, service: str, cause: str, out: list[Action]) -> None:
+    if node in rnd.fenced_this_round:
+        return
+    rnd.fenced_this_round.add(node)
+    out.append(Action("fence", None, node, why=(R.fence, node, service, cause)))
+
+
+def _one(rnd: Round, plan: ServicePlan, st: ServiceStatus,
+         reps: Mapping[str, Report] | None, out: list[Action]) -> None:
+    state, owner, name = st.state, st.owner, plan.name
+    if state in ("failed", "starting", "stopping", "disabled"):
+        return
+    if owner is not None and owner not in rnd.members:
+        _lost_owner(rnd, plan, st, owner, out)
+        return
+    if st.stop_failed_on is not None:
+        node = st.stop_failed_on
+        if node in rnd.ix.fenceable:
+            _fence(rnd, node, name, "stop-failed", out)
+        else:
+            out.append(Action("set-state", name, node, state="failed",
+                              why=(R.stop_failed_no_fence, name, node)))
+        return
+    if st.intent == "disable":
+        if owner is not None:
+            out.append(Action("stop", name, owner, plan.stop_resources, state="disabled",
+                              why=(R.disable_stop, name, owner, st.state)))
+        else:
+            out.append(Action("set-state", name, None, state="disabled",
+                              why=(R.disable_mark, name)))
+        return
+    if owner is not None and state == "recovering":
+        out.append(Action("stop", name, owner, plan.stop_resources, state="recovering",
+                          intent=st.intent, target=st.target,
+                          why=(R.stop_after_failed_start, name, owner)))
+        return
+    if owner is not None and state == "started":
+        _running(rnd, plan, st, owner, reps, out)
+        return
+    _place(rnd, plan, st, out)
+
+
+def _lost_owner(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
+                out: list[Action]) -> None:
+    """S3: recover only once the lost owner is fenced or surely stopped itself."""
+    lost = rnd.snap.lost.get(owner)
+    if lost is not None and lost.fenced:
+        cause = "fenced"
+    elif (lost is not None and lost.deadline_passed(rnd.now)
+          and owner not in rnd.stop_failed_nodes):
+        cause = "deadline"
+    else:
+        if owner in rnd.ix.fenceable:
+            _fence(rnd, owner, plan.name, "lost", out)
+        return
+    name = plan.name
+    if st.intent == "disable":
+        out.append(Action("set-state", name, None, state="disabled",
+                          why=(R.lost_disabled, name, owner, cause)))
+        return
+    svc = plan.service
+    if svc.depend and svc.depend_mode == "hard" and not rnd.running(svc.depend):
+        out.append(Action("set-state", name, None, state="stopped",
+                          why=(R.lost_dependency, name, owner, cause, svc.depend)))
+        return
+    exclude = st.avoid | {owner}
+    choice = rnd.choose(plan, exclude)
+    if choice is None:
+        out.append(Action("set-state", name, None, state="stopped",
+                          why=(R.lost_nowhere, name, owner, cause,
+                               explain_no_node(rnd, plan, exclude))))
+        return
+    node, tier = choice
+    rnd.planned_start(plan, node)
+    out.append(Action("start", name, node, plan.start_resources,
+                      why=(R.lost_start, name, node, owner, cause, plan, tier)))
+
+
+def _recent(history: tuple[float, ...], expire: float, now: float) -> int:
+    if expire <= 0:
+        return len(history)
+    return sum(1 for t in history if now - t < expire)
+
+
+def _running(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
+             reps: Mapping[str, Report] | None, out: list[Action]) -> None:
+    name, svc = plan.name, plan.service
+    rep = reps.get(owner) if reps else None
+    if rep is not None and rep.status != "running":
+        _failure(rnd, plan, st, owner, rep, out)
+        return
+    if st.intent == "restart":
+        out.append(Action("restart", name, owner, plan.start_resources, intent="restart",
+                          why=(R.admin_restart, name, owner)))
+        return
+    if st.intent == "relocate":
+        out.append(Action("stop", name, owner, plan.stop_resources, state="recovering",
+                          intent="relocate", target=st.target,
+                          why=(R.admin_relocate_stop, name, owner, st.target)))
+        return
+    if svc.depend and svc.depend_mode == "hard" and not rnd.running(svc.depend):
+        out.append(Action("stop", name, owner, plan.stop_resources, state="stopped",
+                          why=(R.dependency_stop, name, owner, svc.depend)))
+        return
+    if owner in rnd.snap.standby:
+        choice = rnd.choose(plan, {owner})
+        if choice is None:
+            out.append(Action("stop", name, owner, plan.stop_resources, state="stopped",
+                              why=(R.drain_nowhere, name, owner)))
+        else:
+            out.append(Action("stop", name, owner, plan.stop_resources, state="recovering",
+                              intent="drain", target=choice[0],
+                              why=(R.drain_stop, name, owner, choice[0])))
+        return
+    if plan.domain is not None and rnd.max_join > st.placed_gen:
+        _failback(rnd, plan, st, owner, out)
+
+
+def _failback(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
+              out: list[Action]) -> None:
+    """Move toward a more preferred node that joined after the service was placed."""
+    owner_tier = plan.rank.get(owner, len(plan.tiers))
+    domain = plan.domain
+    assert domain is not None
+    if domain.nofailback and domain.ordered or not domain.ordered:
+        if owner_tier < plan.member_tiers:
+            return  # already inside the domain: no failback among members
+        limit = plan.member_tiers
+    else:
+        limit = owner_tier
+    if limit <= 0:
+        return
+    choice = rnd.choose(plan, {owner}, max_tier=limit, joined_after=st.placed_gen)
+    if choice is None:
+        return
+    node, tier = choice
+    out.append(Action("stop", plan.name, owner, plan.stop_resources, state="recovering",
+                      intent="failback", target=node,
+                      why=(R.failback_stop, plan.name, owner, node, plan, tier)))
+
+
+def _failure(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str, rep: Report,
+             out: list[Action]) -> None:
+    """A monitor on the owner failed (or found it stopped): subtree rules, then recovery."""
+    name, svc, now = plan.name, plan.service, rnd.now
+    res = rep.resource if rep.status == "failed" else None
+    sub = plan.subtrees.get(res) if res is not None else None
+    escalated = None
+    if sub is not None:
+        used = _recent(st.subtree_restarts.get(sub.root, ()), sub.restart_expire_time, now)
+        counted = sub.max_restarts > 0
+        if (counted and used < sub.max_restarts) or (not counted and not sub.non_critical):
+            out.append(Action("restart-subtree", name, owner, sub.start_resources,
+                              target=sub.root,
+                              why=(R.subtree_restart, name, owner, res, sub, used)))
+            return
+        if sub.non_critical:
+            out.append(Action("stop-subtree", name, owner, sub.stop_resources, target=sub.root,
+                              why=(R.subtree_stop, name, owner, res, sub, used)))
+            return
+        escalated = sub
+    what = res or "monitor"
+    rec = svc.recovery
+    if rec == "disable":
+        out.append(Action("stop", name, owner, plan.stop_resources, state="disabled",
+                          why=(R.failure_disable, name, owner, what)))
+        return
+    if rec == "relocate":
+        out.append(Action("stop", name, owner, plan.stop_resources, state="recovering",
+                          intent="recover", why=(R.failure_relocate, name, owner, what)))
+        return
+    used = _recent(st.restarts, svc.restart_expire_time, now)
+    if svc.max_restarts > 0 and used >= svc.max_restarts:
+        if rec == "restart-disable":
+            out.append(Action("stop", name, owner, plan.stop_resources, state="disabled",
+                              why=(R.failure_exhausted, name, owner, what, svc, "disable")))
+        else:
+            out.append(Action("stop", name, owner, plan.stop_resources, state="recovering",
+                              intent="recover",
+                              why=(R.failure_exhausted, name, owner, what, svc, "relocate")))
+        return
+    out.append(Action("restart", name, owner, plan.start_resources,
+                      why=(R.failure_restart, name, owner, what, svc, used, escalated)))
+
+
+def _place(rnd: Round, plan: ServicePlan, st: ServiceStatus, out: list[Action]) -> None:
+    """Start a stopped or recovering service on the best eligible node."""
+    name, svc = plan.name, plan.service
+    if svc.depend and not rnd.running(svc.depend):
+        if svc.depend_mode == "hard" or st.last_owner is None:
+            return  # waits for its dependency
+    target, intent = st.target, st.intent
+    admin = intent in ("relocate", "enable")
+    if (target is not None and target not in st.avoid
+            and rnd.eligible(plan, target, admin=admin)):
+        rnd.planned_start(plan, target)
+        out.append(Action("start", name, target, plan.start_resources,
+                          why=(R.start_target, name, target, intent, st.last_owner, plan)))
+        return
+    exclude: frozenset[str] | set[str] = st.avoid
+    prefer_not = st.last_owner if intent in ("recover", "relocate") else None
+    if prefer_not is not None:
+        exclude = exclude | {prefer_not}
+    choice = rnd.choose(plan, exclude)
+    if (choice is None and prefer_not is not None and prefer_not not in st.avoid
+            and rnd.eligible(plan, prefer_not)):
+        choice = (prefer_not, plan.rank[prefer_not])
+    if choice is None:
+        if st.state != "stopped" or intent is not None:
+            out.append(Action("set-state", name, None, state="stopped",
+                              why=(R.nowhere, name, explain_no_node(rnd, plan, exclude))))
+        return
+    node, tier = choice
+    rnd.planned_start(plan, node)
+    out.append(Action("start", name, node, plan.start_resources,
+                      why=(R.start, name, node, intent, st, plan, tier)))
+
+
+__all__ = ["decide", "idle_reason", "explain_choice"]
