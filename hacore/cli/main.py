@@ -8,6 +8,7 @@ from hacore import __version__
 from hacore.cli.lazy import LazyGroup
 
 COMMANDS: dict[str, tuple[str, str]] = {
+    "simulate": ("hacore.cli.simulate:simulate", "Show what the policy engine would do, step by step."),
     "agent": ("hacore.cli.agent:agent", "See and drive installed resource agents."),
     "config": ("hacore.cli.config:config", "Check, print, convert a cluster configuration."),
 }
