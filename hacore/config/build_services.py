@@ -19,7 +19,8 @@ RESOURCE_KEYS = ("agent", "params", "secrets", "operations", "independent", "non
 TREE_KEYS = ("resource", "children", "independent", "non_critical", "max_restarts",
              "restart_expire_time", "operations")
 SERVICE_KEYS = ("domain", "autostart", "exclusive", "recovery", "max_restarts",
-                "restart_expire_time", "depend", "depend_mode", "tree", "order", "resources")
+                "restart_expire_time", "depend", "depend_mode", "tree", "order", "stop_order",
+                "resources")
 DEFAULT_TIMEOUT = 20.0
 DEFAULT_MONITOR_INTERVAL = 30.0
 MAX_TREE_DEPTH = 32
@@ -205,7 +206,23 @@ def read_services(f: Findings, data: dict[str, Any],
     return build
 
 
+def _explicit(f: Findings, t: Table, key: str, names: list[str], path: Path
+              ) -> tuple[str, ...] | None:
+    if not t.has(key):
+        return None
+    order = t.string_list(key)
+    if sorted(order) != sorted(names):
+        missing = sorted(set(names) - set(order))
+        unknown = sorted(set(order) - set(names))
+        f.error(path + (key,), f"{key} must list every resource of the tree exactly once "
+                f"(missing: {', '.join(missing) or 'none'}; not in the tree: "
+                f"{', '.join(unknown) or 'none'})")
+        return None
+    return tuple(order)
+
+
 def _with_order(f: Findings, service: Service, t: Table, path: Path) -> Service:
+    """rgmanager's order from the tree, unless ``order`` / ``stop_order`` give it."""
     names = [r.name for r in service.walk()]
     seen: set[str] = set()
     for name in names:
@@ -213,16 +230,10 @@ def _with_order(f: Findings, service: Service, t: Table, path: Path) -> Service:
             f.error(path + ("tree",), f"resource {name!r} appears twice in service "
                     f"{service.name!r}; a resource runs once per service")
         seen.add(name)
-    if t.has("order"):
-        order = t.string_list("order")
-        if sorted(order) != sorted(names):
-            missing = sorted(set(names) - set(order))
-            unknown = sorted(set(order) - set(names))
-            f.error(path + ("order",), "order must list every resource of the tree exactly "
-                    f"once (missing: {', '.join(missing) or 'none'}; not in the tree: "
-                    f"{', '.join(unknown) or 'none'})")
-        else:
-            return replace(service, start_order=tuple(order),
-                           stop_order=tuple(reversed(order)))
-    return replace(service, start_order=tuple(start_order(service.resources)),
-                   stop_order=tuple(stop_order(service.resources)))
+    start = _explicit(f, t, "order", names, path)
+    stop = _explicit(f, t, "stop_order", names, path)
+    if stop is None:
+        stop = tuple(reversed(start)) if start else tuple(stop_order(service.resources))
+    if start is None:
+        start = tuple(start_order(service.resources))
+    return replace(service, start_order=start, stop_order=stop)

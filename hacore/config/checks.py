@@ -170,12 +170,16 @@ def check_timing(f: Findings, cfg: ClusterConfig) -> None:
 def check_explicit_order(f: Findings, cfg: ClusterConfig) -> None:
     """An explicit order still starts every parent before its children."""
     for svc in cfg.services:
-        position = {name: i for i, name in enumerate(svc.start_order)}
+        start = {name: i for i, name in enumerate(svc.start_order)}
+        stop = {name: i for i, name in enumerate(svc.stop_order)}
 
         def visit(res, parent=None):
-            if parent is not None and position.get(res.name, 0) < position.get(parent, 0):
+            if parent is not None and start.get(res.name, 0) < start.get(parent, 0):
                 f.error(("services", svc.name, "order"), f"order starts {res.name!r} before "
                         f"its parent {parent!r}; a parent must start before its children")
+            if parent is not None and stop.get(res.name, 0) > stop.get(parent, 0):
+                f.error(("services", svc.name, "stop_order"), f"stop_order stops "
+                        f"{res.name!r} after its parent {parent!r}; children stop first")
             for child in res.children:
                 visit(child, res.name)
 

@@ -242,9 +242,12 @@ def _service(lines: list[str], svc: Service, shared: dict[str, Resource],
                                      "recovery": "restart", "max_restarts": 0,
                                      "restart_expire_time": 0.0, "depend_mode": "hard"})
     spec["tree"] = _tree(svc, shared, local, minimal)
-    if (tuple(start_order(svc.resources)) != svc.start_order
-            or tuple(stop_order(svc.resources)) != svc.stop_order):
+    expected_stop = tuple(stop_order(svc.resources))
+    if tuple(start_order(svc.resources)) != svc.start_order:
         spec["order"] = list(svc.start_order)
+        expected_stop = tuple(reversed(svc.start_order))
+    if expected_stop != svc.stop_order:
+        spec["stop_order"] = list(svc.stop_order)
     _table(lines, f"[services.{toml_key(svc.name)}]", spec)
     for res in local.values():
         _table(lines, f"[services.{toml_key(svc.name)}.resources.{toml_key(res.name)}]",
