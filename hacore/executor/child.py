@@ -38,6 +38,7 @@ def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str
                ctx: OperationContext, result_fd: int) -> None:
     """Call one method of a native agent and write its Result as JSON to ``result_fd``."""
     gc.disable()  # a short-lived child: collecting would only copy pages shared with the parent
+    _bind_std_streams()
     try:
         result = _call(cls, action, raw, instance, ctx)
     except BaseException as exc:  # anything the agent raises becomes a failed operation
@@ -49,6 +50,18 @@ def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str
         os.write(result_fd, json.dumps({"code": int(result.code), "reason": result.reason}).encode())
     finally:
         os._exit(0)
+
+
+def _bind_std_streams() -> None:
+    """Make sys.stdout/sys.stderr write to fds 1 and 2 (the pipes), whatever they were."""
+    for name, fd in (("stdout", 1), ("stderr", 2)):
+        stream = getattr(sys, name)
+        try:
+            bound = stream is not None and stream.fileno() == fd
+        except Exception:
+            bound = False
+        if not bound:
+            setattr(sys, name, os.fdopen(fd, "w", buffering=1, closefd=False))
 
 
 def _call(cls: type[Agent], action: str, raw: dict[str, str], instance: str,

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Install hacore on Debian 12 (run as root from a checkout).
+#   ./install.sh          hacore, its built-in agents, OCF resource-agents and fence-agents
+#   ./install.sh --test   also what the test suite needs (apache2, mariadb-server, pytest, ...)
+# Everything Python goes into a virtual environment (default /opt/hacore, HACORE_PREFIX to
+# change); the commands are linked into /usr/local/bin.
+set -euo pipefail
+cd "$(dirname "$(readlink -f "$0")")"
+
+with_tests=0
+case "${1:-}" in
+  --test) with_tests=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+esac
+if [ "$(id -u)" != 0 ]; then
+  echo "install.sh: run as root (it installs Debian packages)" >&2; exit 2
+fi
+
+prefix="${HACORE_PREFIX:-/opt/hacore}"
+packages="python3 python3-venv iproute2 nftables kmod e2fsprogs util-linux procps resource-agents fence-agents"
+if [ "$with_tests" = 1 ]; then
+  packages="$packages apache2 mariadb-server mariadb-client libxml2-utils curl git"
+fi
+
+# Package scripts would start apache2 and mariadb on install; the tests start their own
+# instances, per node. Block service starts during the install only.
+created_policy=0
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod 755 /usr/sbin/policy-rc.d
+  created_policy=1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $packages >/dev/null
+if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
+
+/usr/bin/python3 -m venv "$prefix"
+pip=("$prefix/bin/pip" install -q --disable-pip-version-check)
+if [ "$with_tests" = 1 ]; then
+  "${pip[@]}" -e ".[test]"
+else
+  "${pip[@]}" -e .
+fi
+for agent in agents/*/; do
+  [ -f "$agent/pyproject.toml" ] && "${pip[@]}" -e "$agent"
+done
+for command in hacore hacore-agent fence_hacore_testbed; do
+  if [ -x "$prefix/bin/$command" ]; then ln -sf "$prefix/bin/$command" "/usr/local/bin/$command"; fi
+done
+echo "hacore installed in $prefix; commands linked into /usr/local/bin"
