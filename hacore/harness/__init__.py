@@ -4,3 +4,8 @@
     report = run_harness("ocf:heartbeat:Dummy", {"state": "/tmp/dummy.state"})
     assert report.passed, report.summary()
 """
+
+from hacore.harness.report import CheckResult, HarnessReport
+from hacore.harness.run import run_harness
+
+__all__ = ["run_harness", "HarnessReport", "CheckResult"]
