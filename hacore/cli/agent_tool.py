@@ -1,0 +1,74 @@
+"""`hacore-agent`: tools for agent authors. `hacore-agent test` is the conformance harness."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from hacore.cli.params import param_option
+from hacore.cli.render import handled, print_json
+from hacore.errors import InputError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Tools for resource agent authors.
+
+    \b
+    Example: hacore-agent test ocf:heartbeat:Dummy --param state=/tmp/dummy.state
+    """
+
+
+def _params(pairs: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"--param {pair!r} is not KEY=VALUE (e.g. --param state=/tmp/x.state)")
+        params[key] = value
+    return params
+
+
+@cli.command()
+@click.argument("agent")
+@param_option
+@click.option("--class", "agent_class", type=click.Choice(["ocf", "lsb"]),
+              help="How to run an agent given as a path (default ocf).")
+@click.option("--timeout", type=float, metavar="S",
+              help="Kill any operation after S seconds (default: the meta-data's timeouts).")
+@click.option("--instance", metavar="NAME", help="Resource instance name (default: unique per run).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--junit", metavar="FILE", help="Also write the report as JUnit XML to FILE.")
+@handled
+def test(agent: str, params: tuple[str, ...], agent_class: str | None, timeout: float | None,
+         instance: str | None, as_json: bool, junit: str | None) -> None:
+    """Check that AGENT follows the OCF (or LSB) rules; exit 0 when every check passes.
+
+    AGENT is a native agent name, ocf:PROVIDER:TYPE, lsb:NAME or a path to a script. The
+    agent really runs here: start, monitor, stop, ... on a resource named for this run.
+
+    \b
+    Example:
+      hacore-agent test ocf:heartbeat:Dummy --param state=/tmp/dummy.state --junit out.xml
+    """
+    from hacore.harness import run_harness
+    from hacore.harness.report import write_atomically
+
+    report = run_harness(agent, _params(params), agent_class=agent_class, timeout=timeout,
+                         instance=instance)
+    if junit:
+        write_atomically(junit, report.to_junit())
+    if as_json:
+        print_json(report.to_dict())
+    else:
+        click.echo(report.summary())
+    sys.exit(0 if report.passed else 1)
+
+
+def main() -> None:
+    cli(prog_name="hacore-agent")
+
+
+if __name__ == "__main__":
+    main()
