@@ -110,15 +110,21 @@ def ping(netns_path: str, address: str, timeout: float = 1.0) -> bool:
     return call_in_netns(netns_path, lambda: _ping_here(address, timeout))
 
 
-def ip_batch(commands: list[str], netns: str | None = None, timeout: float = 30.0) -> None:
-    """Run iproute2 commands as one ``ip -batch`` (in the named namespace if given)."""
+def ip_batch(
+    commands: list[str], netns: str | None = None, timeout: float = 30.0, check: bool = True
+) -> None:
+    """Run iproute2 commands as one ``ip -batch`` (in the named namespace if given).
+
+    With ``check`` a failure raises OperationFailed; without, failures are ignored (every
+    command is still tried: ``-force``).
+    """
     if not commands:
         return
     argv = ["ip", "-force"] + (["-n", netns] if netns else []) + ["-batch", "-"]
     proc = subprocess.run(
         argv, input="\n".join(commands) + "\n", capture_output=True, text=True, timeout=timeout
     )
-    if proc.returncode != 0:
+    if proc.returncode != 0 and check:
         raise OperationFailed(
             f"ip -batch{' in ' + netns if netns else ''} failed: {proc.stderr.strip()} "
             f"(commands: {'; '.join(commands)})"
