@@ -14,7 +14,7 @@ def said(result: OperationResult) -> str:
     """``stop → err-generic (1) in 0.012s: reason`` or a timeout with what was killed."""
     if result.timed_out:
         killed = "; ".join(result.killed) or "nothing left to kill"
-        return f"{result.action} {result.reason} [{killed}]"
+        return f"{result.reason} [{killed}]"
     text = f"{result.action} → {code_text(result.code)} in {result.duration:.3f}s"
     return f"{text}: {result.reason}" if result.reason else text
 

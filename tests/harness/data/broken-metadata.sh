@@ -1,0 +1,3 @@
+#!/bin/sh
+# ocf-agent.sh with one lie: broken-metadata
+LIE=broken-metadata . "$(dirname "$0")/ocf-agent.sh"
