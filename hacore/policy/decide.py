@@ -35,6 +35,8 @@ def decide(config: ClusterConfig, snapshot: Snapshot, now: float) -> list[Action
     ix = index_for(config)
     rnd = Round(ix, snapshot, now)
     out: list[Action] = []
+    if snapshot.lost:
+        _fence_lost_nodes(rnd, out)
     services = snapshot.services
     reports = snapshot.reports
     for plan in ix.plans:
@@ -82,6 +84,16 @@ def _duplicates(rnd: Round, plan: ServicePlan, st: ServiceStatus,
             out.append(Action("stop", name, node, plan.stop_resources,
                               why=(R.two_owners, name, tuple(seen), node, keep)))
     return True
+
+
+def _fence_lost_nodes(rnd: Round, out: list[Action]) -> None:
+    """Every lost node with a fence method is fenced, whatever it ran (like fenced)."""
+    order = rnd.ix.node_order
+    for node in sorted(rnd.snap.lost, key=lambda n: order.get(n, len(order))):
+        if (not rnd.snap.lost[node].fenced and node in rnd.ix.fenceable
+                and node not in rnd.members):
+            rnd.fenced_this_round.add(node)
+            out.append(Action("fence", None, node, why=(R.fence_lost, node, rnd.snap)))
 
 
 def _fence(rnd: Round, node: str, service: str, cause: str, out: list[Action]) -> None:

@@ -12,7 +12,7 @@ from hacore.policy.placement import explain_choice
 if TYPE_CHECKING:
     from hacore.config.model import Service
     from hacore.policy.index import ServicePlan, Subtree
-    from hacore.policy.snapshot import ServiceStatus
+    from hacore.policy.snapshot import ServiceStatus, Snapshot
 
 
 def _left(owner: str, cause: str) -> str:
@@ -46,6 +46,14 @@ def fence(node: str, service: str, cause: str) -> str:
                 f"{service} may run anywhere else (S4)")
     return (f"fence {node}: {node} left the membership while running {service}; its services "
             f"are recovered only once it is fenced (S3)")
+
+
+def fence_lost(node: str, snap: Snapshot) -> str:
+    held = sorted(name for name, st in snap.services.items()
+                  if st.owner == node and st.state != "failed")
+    running = f" while running {', '.join(held)}" if held else ""
+    return (f"fence {node}: {node} left the membership{running}; a lost node is fenced before "
+            f"anything it ran is recovered elsewhere (S3)")
 
 
 def stop_failed_no_fence(name: str, node: str) -> str:
@@ -111,21 +119,29 @@ def failback_stop(name: str, owner: str, node: str, plan: ServicePlan, tier: int
             f"{explain_choice(plan, node, tier)}")
 
 
-def _window(max_restarts: int, expire: float) -> str:
-    span = f"within {expire:g} s" if expire > 0 else "(never forgotten)"
-    return f"{max_restarts} restarts allowed {span}"
+def _span(expire: float) -> str:
+    return f"within {expire:g} s" if expire > 0 else "(never forgotten)"
+
+
+def _count(used: int, max_restarts: int, expire: float) -> str:
+    return f"restart {used + 1} of {max_restarts} allowed {_span(expire)}"
+
+
+def _allowance(max_restarts: int, expire: float) -> str:
+    plural = "s" if max_restarts != 1 else ""
+    return f"allowance of {max_restarts} restart{plural} {_span(expire)}"
 
 
 def subtree_restart(name: str, owner: str, res: str, sub: Subtree, used: int) -> str:
-    kind = "non-critical" if sub.non_critical else "independent"
-    count = (f"; restart {used + 1} of {_window(sub.max_restarts, sub.restart_expire_time)}"
+    kind = "a non-critical" if sub.non_critical else "an independent"
+    count = (f"; {_count(used, sub.max_restarts, sub.restart_expire_time)}"
              if sub.max_restarts > 0 else "")
     return (f"restart subtree {sub.root} of {name} on {owner}: {res} failed and {sub.root} is "
-            f"an {kind} subtree, so only it restarts{count}")
+            f"{kind} subtree, so only it restarts{count}")
 
 
 def subtree_stop(name: str, owner: str, res: str, sub: Subtree, used: int) -> str:
-    limit = (f"its {_window(sub.max_restarts, sub.restart_expire_time)} are used up"
+    limit = (f"its {_allowance(sub.max_restarts, sub.restart_expire_time)} is used up"
              if sub.max_restarts > 0 else "it has no restart allowance")
     return (f"stop subtree {sub.root} of {name} on {owner}: {res} failed, {sub.root} is "
             f"non-critical and {limit}; it stays stopped and {name} runs on, partial")
@@ -142,13 +158,13 @@ def failure_relocate(name: str, owner: str, what: str) -> str:
 
 def failure_exhausted(name: str, owner: str, what: str, svc: Service, then: str) -> str:
     return (f"stop {name} on {owner}: its {what} failed again and its "
-            f"{_window(svc.max_restarts, svc.restart_expire_time)} are used up; "
+            f"{_allowance(svc.max_restarts, svc.restart_expire_time)} is used up; "
             f"recovery policy {svc.recovery} now {then}s it")
 
 
 def failure_restart(name: str, owner: str, what: str, svc: Service, used: int,
                     escalated: Subtree | None) -> str:
-    count = (f" (restart {used + 1} of {_window(svc.max_restarts, svc.restart_expire_time)})"
+    count = (f" ({_count(used, svc.max_restarts, svc.restart_expire_time)})"
              if svc.max_restarts > 0 else "")
     sub = (f"; subtree {escalated.root} used up its own restarts, so the whole service restarts"
            if escalated is not None else "")

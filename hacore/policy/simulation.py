@@ -121,10 +121,12 @@ class Simulation:
         return True
 
     def _deadline_wait(self) -> float | None:
-        owners = {st.owner for st in self.snap.services.values()
-                  if st.owner is not None and st.state != "failed"}
+        services = self.snap.services.values()
+        owners = {st.owner for st in services if st.owner is not None and st.state != "failed"}
+        stop_failed = {st.stop_failed_on for st in services}
         waits = [ln.self_stop_deadline for name, ln in self.snap.lost.items()
                  if not ln.fenced and ln.self_stop_deadline is not None and name in owners
+                 and name not in stop_failed
                  and ln.self_stop_deadline > self.now]
         return min(waits, default=None)
 
