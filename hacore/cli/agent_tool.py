@@ -66,6 +66,25 @@ def test(agent: str, params: tuple[str, ...], agent_class: str | None, timeout: 
     sys.exit(0 if report.passed else 1)
 
 
+@cli.command()
+@click.argument("name")
+@click.option("--directory", "-d", default=".", type=click.Path(file_okay=False),
+              help="Where to create the package (default: here).")
+@handled
+def new(name: str, directory: str) -> None:
+    """Scaffold a pip-installable agent package that passes `hacore-agent test`.
+
+    Example: hacore-agent new my-daemon && pip install ./hacore-agent-my-daemon
+    """
+    from pathlib import Path
+
+    from hacore.scaffold import scaffold
+
+    target = scaffold(name, Path(directory))
+    click.echo(f"created {target}")
+    click.echo(f"next: pip install {target} && hacore-agent test {name} -p pidfile=/tmp/{name}.pid")
+
+
 def main() -> None:
     cli(prog_name="hacore-agent")
 
