@@ -100,4 +100,4 @@ def simulate(config_file: str, state_file: str | None, live: bool, steps: tuple[
         })
     else:
         sys.stdout.write(render_session(config, before, placing, results, sim.snap,
-                                        from_state=snapshot is not None))
+                                        from_state=snapshot is not None, now=sim.now))

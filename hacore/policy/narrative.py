@@ -10,6 +10,7 @@ from hacore.config.model import ClusterConfig
 from hacore.policy.quorum import describe_quorum
 from hacore.policy.simulation import StepResult
 from hacore.policy.snapshot import Snapshot
+from hacore.policy.why import waiting_reasons
 
 
 def service_table(config: ClusterConfig, snap: Snapshot) -> list[str]:
@@ -24,6 +25,8 @@ def service_table(config: ClusterConfig, snap: Snapshot) -> list[str]:
             state += "[" + ",".join(flags) + "]"
         if st.owner is not None and st.state not in ("failed",):
             where = f"on {st.owner}"
+            if st.owner not in snap.members:
+                where += " (lost)"
         elif st.owner is not None:
             where = f"({st.owner})"
         elif st.last_owner is not None:
@@ -67,7 +70,8 @@ def render_result(result: StepResult, title: str) -> list[str]:
 
 
 def render_session(config: ClusterConfig, before: Snapshot, placing: StepResult,
-                   steps: list[StepResult], after: Snapshot, *, from_state: bool) -> str:
+                   steps: list[StepResult], after: Snapshot, *, from_state: bool,
+                   now: float = 0.0) -> str:
     """The whole simulate session as prose."""
     lines = [f"Cluster {config.name}: {len(config.nodes)} nodes, {len(config.services)} services",
              "", "Before:", f"  {membership_line(config, before)}"]
@@ -80,4 +84,8 @@ def render_session(config: ClusterConfig, before: Snapshot, placing: StepResult,
         lines += render_result(result, f"Step {i}, {result.step}:")
     lines += ["", "After:", f"  {membership_line(config, after)}"]
     lines += service_table(config, after)
+    waiting = waiting_reasons(config, after, now)
+    if waiting:
+        lines += ["", "Waiting:"]
+        lines += [f"  {name}: {why}" for name, why in waiting.items()]
     return "\n".join(lines) + "\n"

@@ -28,7 +28,8 @@ def run_scenario(path: Path) -> tuple[str, Simulation, list[StepResult]]:
     placing = StepResult("place")
     sim.settle(placing)
     results = [sim.step(step) for step in data.get("steps", [])]
-    text = render_session(config, before, placing, results, sim.snap, from_state=False)
+    text = render_session(config, before, placing, results, sim.snap, from_state=False,
+                          now=sim.now)
     header = "".join(f"# {line}\n" for line in data["description"].strip().splitlines())
     return header + "\n" + text, sim, results
 
