@@ -88,6 +88,8 @@ def lifecycle(s: HarnessSession, gate: tuple[str, ...] = ()) -> None:
     """start, monitor, start again, stop, leftovers, monitor, stop again, start after stop."""
     lsb = s.agent_class == "lsb"
     interval = monitor_interval(s)
+    running_name = "status of a running service" if lsb else "monitor of a running resource"
+    stopped_name = "status after stop" if lsb else "monitor of a stopped resource"
 
     def running(label: str) -> tuple[bool, str]:
         result = s.op("monitor", interval=interval)
@@ -122,7 +124,7 @@ def lifecycle(s: HarnessSession, gate: tuple[str, ...] = ()) -> None:
                        + "; ".join(killed))
 
     s.check("start", start, needs=gate)
-    s.check("monitor of a running resource", lambda: running("after start"), needs=("start",))
+    s.check(running_name, lambda: running("after start"), needs=("start",))
     if not lsb:
         s.check("probe of a running resource", lambda: expect(
             s.op("monitor", interval=0), OCF.SUCCESS, why="a probe must find a running resource"),
@@ -136,7 +138,7 @@ def lifecycle(s: HarnessSession, gate: tuple[str, ...] = ()) -> None:
         lambda: running("after a second start")), needs=("start",))
     s.check("stop", lambda: stop(), needs=gate)
     s.check("nothing left after stop", nothing_left, needs=("stop",))
-    s.check("monitor of a stopped resource", lambda: stopped("after stop"), needs=("stop",))
+    s.check(stopped_name, lambda: stopped("after stop"), needs=("stop",))
     s.check("stop on a stopped resource", lambda: both(
         stop(why="stop on a stopped resource must succeed"), lambda: stopped("after a second stop")),
         needs=("stop",))

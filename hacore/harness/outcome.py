@@ -13,7 +13,7 @@ def code_text(code: OCF) -> str:
 def said(result: OperationResult) -> str:
     """``stop → err-generic (1) in 0.012s: reason`` or a timeout with what was killed."""
     if result.timed_out:
-        killed = "; ".join(result.killed) or "nothing left to kill"
+        killed = "; ".join(" ".join(k.split()) for k in result.killed) or "nothing left to kill"
         return f"{result.reason} [{killed}]"
     text = f"{result.action} → {code_text(result.code)} in {result.duration:.3f}s"
     return f"{text}: {result.reason}" if result.reason else text
