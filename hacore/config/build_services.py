@@ -76,7 +76,10 @@ def read_operations(f: Findings, raw: Any, path: Path) -> list[Operation]:
 
 def complete_operations(agent: str, ops: list[Operation],
                         timeouts: TimeoutSource | None) -> tuple[Operation, ...]:
-    """Fill in start, stop and monitor from the agent's meta-data (or 20 s / every 30 s)."""
+    """Fill in start, stop and monitor from the agent's meta-data (or 20 s / every 30 s).
+
+    Operations come out in a canonical order: start, stop, monitor(s) in file order, others.
+    """
     names = {op.name for op in ops}
     extra = []
     for action in ("start", "stop", "monitor"):
@@ -84,7 +87,8 @@ def complete_operations(agent: str, ops: list[Operation],
             timeout = (timeouts(agent, action) if timeouts else None) or DEFAULT_TIMEOUT
             interval = DEFAULT_MONITOR_INTERVAL if action == "monitor" else 0.0
             extra.append(Operation(action, float(timeout), interval))
-    return tuple(extra + ops)
+    rank = {name: i for i, name in enumerate(OPERATION_NAMES)}
+    return tuple(sorted(extra + ops, key=lambda op: rank.get(op.name, len(rank))))
 
 
 def read_definition(f: Findings, name: str, raw: Any, path: Path,

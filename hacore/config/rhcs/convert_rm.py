@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 
+from hacore.config.build_services import complete_operations
 from hacore.config.model import Operation, Resource, Service
 from hacore.config.ordering import start_order, stop_order
 from hacore.config.rhcs.agents import PRIMARY, UNSUPPORTED, TypeMap, type_map
@@ -97,7 +98,7 @@ class RmReader:
         ops = [Operation(name, t) for name, t in timeouts.items()]
         ops += [Operation("monitor", monitor_timeout, interval, depth)
                 for depth, interval in sorted(monitors.items())]
-        return tuple(ops)
+        return complete_operations(mapping.agent, ops, None)
 
     def _action(self, action: ET.Element, monitors: dict[int, float],
                 timeouts: dict[str, float]) -> None:
