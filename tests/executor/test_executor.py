@@ -12,7 +12,7 @@ import pytest
 from hacore.agent import OCF
 from hacore.agent.registry import NativeAgent
 from hacore.agent.scripts import ScriptAgent
-from hacore.executor import OperationRequest, run_operation
+from hacore.executor import OperationRequest, cgroup_tree, run_operation
 from hacore.executor.forkserver import ForkServer
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -98,6 +98,8 @@ def test_stop_that_leaves_a_daemon_reports_it():
     finally:
         for proc in processes_with(tag):
             proc.kill()
+        psutil.wait_procs(processes_with(tag), timeout=10)
+        cgroup_tree().prune("leaky")
 
 
 def test_script_gets_ocf_environment_and_no_shell(tmp_path):
