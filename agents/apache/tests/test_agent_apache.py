@@ -1,0 +1,197 @@
+"""The apache agent with Debian's real apache2 on 127.0.0.1 and free high ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+from hacore.agent import OCF
+from hacore.executor import OperationRequest, run_operation
+
+pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/apache2"),
+                                reason="Debian's apache2 is not installed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def fetch(port: int, path: str = "/") -> str:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return response.read().decode()
+
+
+class Site:
+    """One apache instance under test: its parameters, and a kill of all it left at the end."""
+
+    def __init__(self, base: Path, name: str, **extra: str) -> None:
+        self.port = free_port()
+        self.instance = f"{name}-{os.getpid()}"
+        self.run_dir = base / self.instance
+        self.docroot = base / f"{name}-docs"
+        self.docroot.mkdir()
+        (self.docroot / "index.html").write_text(f"hello from {name}\n")
+        self.params = {"listen": f"127.0.0.1:{self.port}", "document_root": str(self.docroot),
+                       "run_dir": str(self.run_dir), **extra}
+
+    def op(self, action: str, depth: int = 0, interval: float = 0.0, **override: str):
+        return run_operation(OperationRequest("apache", action, self.instance,
+                                              params={**self.params, **override}, timeout=40.0,
+                                              depth=depth, interval=interval))
+
+    def main_pid(self) -> int | None:
+        try:
+            return int((self.run_dir / "httpd.pid").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def kill_all(self) -> None:
+        pid = self.main_pid()
+        if pid is None:
+            return
+        try:
+            main = psutil.Process(pid)
+            for proc in [main] + main.children(recursive=True):
+                proc.kill()
+        except psutil.Error:
+            pass
+
+
+@pytest.fixture
+def base():
+    """A world-readable directory (pytest's tmp_path is 0700, www-data could not read it)."""
+    path = Path(tempfile.mkdtemp(prefix="hacore-apache-"))
+    path.chmod(0o755)
+    sites: list[Site] = []
+    try:
+        yield path, sites
+    finally:
+        for site in sites:
+            site.kill_all()
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def make_site(base, name: str, **extra: str) -> Site:
+    path, sites = base
+    site = Site(path, name, **extra)
+    sites.append(site)
+    return site
+
+
+def test_start_serves_monitor_sees_stop_ends(base):
+    """start returns once the page is served; monitor 0/10 pass; stop leaves no process."""
+    site = make_site(base, "web")
+    assert site.op("monitor").code == OCF.NOT_RUNNING
+    result = site.op("start")
+    assert result.code == OCF.SUCCESS, result.reason
+    assert fetch(site.port) == "hello from web\n"
+    assert site.op("start").code == OCF.SUCCESS
+    assert site.op("monitor", interval=60).code == OCF.SUCCESS
+    assert site.op("monitor", depth=10, interval=60).code == OCF.SUCCESS
+    pid = site.main_pid()
+    assert pid is not None
+    family = [psutil.Process(pid)] + psutil.Process(pid).children(recursive=True)
+    assert site.op("stop").code == OCF.SUCCESS
+    gone, alive = psutil.wait_procs(family, timeout=10)
+    assert all(p.status() == psutil.STATUS_ZOMBIE for p in alive)
+    assert site.op("monitor", interval=60).code == OCF.NOT_RUNNING
+    assert site.op("stop").code == OCF.SUCCESS
+
+
+def test_two_instances_live_side_by_side(base):
+    """Two instances on one host: each its own pid file; stopping one leaves the other serving."""
+    one, two = make_site(base, "one"), make_site(base, "two")
+    assert one.op("start").code == OCF.SUCCESS
+    assert two.op("start").code == OCF.SUCCESS
+    assert one.main_pid() != two.main_pid()
+    assert one.op("stop").code == OCF.SUCCESS
+    assert one.op("monitor").code == OCF.NOT_RUNNING
+    assert two.op("monitor", depth=10).code == OCF.SUCCESS
+    assert fetch(two.port) == "hello from two\n"
+    assert two.op("stop").code == OCF.SUCCESS
+
+
+def test_crashed_server_fails_monitor_and_restarts(base):
+    """After a SIGKILL monitor reports the stale pid file as a failure; stop and start recover."""
+    site = make_site(base, "crash")
+    assert site.op("start").code == OCF.SUCCESS
+    main = psutil.Process(site.main_pid())
+    for proc in [main] + main.children(recursive=True):
+        proc.send_signal(signal.SIGKILL)
+    psutil.wait_procs([main], timeout=10)
+    result = site.op("monitor", interval=60)
+    assert result.code == OCF.ERR_GENERIC and "crashed" in result.reason
+    assert site.op("monitor").code == OCF.NOT_RUNNING  # a probe: nothing runs here
+    assert site.op("stop").code == OCF.SUCCESS
+    assert site.op("start").code == OCF.SUCCESS
+    assert fetch(site.port) == "hello from crash\n"
+    assert site.op("stop").code == OCF.SUCCESS
+
+
+def test_deep_monitor_fails_when_status_url_does_not_answer(base):
+    """Depth 10 GETs status_url: a URL nobody answers fails the monitor, depth 0 still passes."""
+    site = make_site(base, "deaf")
+    assert site.op("start").code == OCF.SUCCESS
+    elsewhere = f"http://127.0.0.1:{free_port()}/"
+    result = site.op("monitor", depth=10, status_url=elsewhere)
+    assert result.code == OCF.ERR_GENERIC and elsewhere in result.reason
+    assert site.op("monitor", status_url=elsewhere).code == OCF.SUCCESS
+    assert site.op("stop").code == OCF.SUCCESS
+
+
+def test_given_configuration_file(base):
+    """A configuration written by the user (config_file under server_root) is started as is."""
+    site = make_site(base, "given")
+    root = base[0] / "conf-root"
+    root.mkdir()
+    (root / "site.conf").write_text(f"""\
+LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so
+LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so
+ServerName localhost
+Listen 127.0.0.1:{site.port}
+ErrorLog {site.run_dir}/given-error.log
+User ${{APACHE_RUN_USER}}
+Group ${{APACHE_RUN_GROUP}}
+DocumentRoot "{site.docroot}"
+<Directory "{site.docroot}">
+    Require all granted
+</Directory>
+""")
+    params = {"server_root": str(root), "config_file": "site.conf"}
+    assert site.op("start", **params).code == OCF.SUCCESS
+    assert "hello from given" in fetch(site.port, "/index.html")
+    assert site.op("monitor", depth=10, **params).code == OCF.SUCCESS
+    assert site.op("stop", **params).code == OCF.SUCCESS
+
+
+def test_broken_configuration_is_refused_with_httpd_words(base):
+    """A configuration httpd -t rejects: start fails ERR_CONFIGURED quoting httpd."""
+    site = make_site(base, "broken")
+    root = base[0] / "bad-root"
+    root.mkdir()
+    (root / "bad.conf").write_text(
+        "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
+        "Listen 127.0.0.1:1\nNoSuchDirective here\n")
+    result = site.op("start", server_root=str(root), config_file="bad.conf")
+    assert result.code == OCF.ERR_CONFIGURED
+    assert "NoSuchDirective" in result.reason and "Traceback" not in result.reason
+    missing = site.op("start", server_root=str(root), config_file="nope.conf")
+    assert missing.code == OCF.ERR_INSTALLED and "nope.conf" in missing.reason
+
+
+def test_missing_binary_is_not_installed(base):
+    """httpd= naming no binary: ERR_INSTALLED with the path."""
+    site = make_site(base, "nobin")
+    result = site.op("start", httpd="/usr/sbin/no-such-httpd")
+    assert result.code == OCF.ERR_INSTALLED and "/usr/sbin/no-such-httpd" in result.reason
