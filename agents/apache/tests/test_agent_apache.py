@@ -195,3 +195,9 @@ def test_missing_binary_is_not_installed(base):
     site = make_site(base, "nobin")
     result = site.op("start", httpd="/usr/sbin/no-such-httpd")
     assert result.code == OCF.ERR_INSTALLED and "/usr/sbin/no-such-httpd" in result.reason
+
+
+def test_passes_the_conformance_harness(agent_harness, base):
+    """The apache agent passes `hacore-agent test` with a generated configuration."""
+    site = make_site(base, "harness")
+    agent_harness.assert_passes("apache", params=site.params, instance=site.instance)

@@ -142,3 +142,17 @@ def test_bad_parameters_are_configuration_errors(tmp_path):
     assert op("validate", {"device": "/dev/x", "mountpoint": "mnt"}).code == OCF.ERR_CONFIGURED
     assert op("validate", {"device": "sda1", "mountpoint": "/mnt/x"}).code == OCF.ERR_CONFIGURED
     assert op("start", {"device": "/dev/null", "mountpoint": str(tmp_path)}).code == OCF.ERR_CONFIGURED
+
+
+def test_passes_the_conformance_harness(loop_device, tmp_path):
+    """The fs agent passes `hacore-agent test` on an ext4 loop device (private mounts)."""
+    from hacore.harness import run_harness
+
+    device, label = loop_device
+    params = {"device": f"LABEL={label}", "mountpoint": str(tmp_path / "mnt")}
+
+    def body() -> None:
+        report = run_harness("fs", params)
+        assert report.passed, report.summary()
+
+    in_private_mount_namespace(body)

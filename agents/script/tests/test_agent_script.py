@@ -155,3 +155,9 @@ def test_cli_run_prints_reason_without_traceback(tmp_path):
     assert proc.returncode == 1
     assert "lock is stale" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_passes_the_conformance_harness(agent_harness, state_script):
+    """The script agent passes `hacore-agent test` with an LSB-style script."""
+    script, _ = state_script
+    agent_harness.assert_passes("script", params={"file": script})
