@@ -12,8 +12,11 @@
 DIR="${LSB_TEST_DIR:?LSB_TEST_DIR is not set}"
 PIDFILE="$DIR/daemon.pid"
 
-running() {
-    [ -s "$PIDFILE" ] && kill -0 "$(cat "$PIDFILE")" 2>/dev/null
+running() {  # a zombie (not yet reaped by init) does not count
+    [ -s "$PIDFILE" ] || return 1
+    case "$(ps -o stat= -p "$(cat "$PIDFILE")" 2>/dev/null)" in
+        ""|Z*) return 1 ;;
+    esac
 }
 
 case "$1" in
