@@ -31,8 +31,8 @@ def metadata_checks(s: HarnessSession) -> None:
                                     origin=getattr(s.handle, "origin", s.handle.name))
         except MetadataError as exc:
             return False, str(exc)
-        return True, (f"{said(result)}; {len(s.info.parameters)} parameters, "
-                      f"{len(s.info.actions)} actions")
+        return True, (f"{said(result)}; {len(s.info.parameters)} parameter(s), "
+                      f"{len(s.info.actions)} action(s)")
 
     def follows_ocf11() -> tuple[bool, str]:
         found = check_ocf11(captured["xml"])
