@@ -86,7 +86,11 @@ def record_request(config: ClusterConfig, snapshot: Snapshot,
     elif op == "unfreeze":
         new = replace(st, frozen=False)
     elif op == "disable":
-        if st.state == "failed":  # the operator vouches that the node is clean
+        if st.state == "failed" and st.owner not in (None, st.stop_failed_on):
+            # the operator vouches for the node where the stop failed; the owner's own copy
+            # still runs and is stopped the usual way
+            new = replace(st, state="started", stop_failed_on=None, intent="disable")
+        elif st.state == "failed":  # the operator vouches that the node is clean
             new = replace(st, state="disabled", owner=None, last_owner=st.owner or st.last_owner,
                           stop_failed_on=None, intent=None, target=None)
         elif st.state in ("stopped", "disabled") and st.owner is None:

@@ -85,8 +85,9 @@ class _Builder:
             assert node is not None
             self.drop_report(name, node)
             if a.state is None:  # a stray copy on a node that does not own it
-                if not ok:
-                    st = self.stop_failed(name, st, node)
+                if not ok:  # the owner's copy is fine; the stray one must be fenced away
+                    st = replace(st, stop_failed_on=node,
+                                 state=st.state if node in self.fenceable else "failed")
             elif ok:
                 forget = a.intent == "recover" or a.state == "disabled"
                 st = replace(st, state=a.state, owner=None, last_owner=node, intent=a.intent,

@@ -33,6 +33,13 @@ class Round:
                     exclusive_on.add(owner)
             if st.stop_failed_on is not None:
                 stop_failed.add(st.stop_failed_on)
+        for name, by_node in snap.reports.items():  # copies seen where they are not owned
+            owner = snap.services[name].owner if name in snap.services else None
+            for node, report in by_node.items():
+                if report.status != "stopped" and node != owner:
+                    load[node] = load.get(node, 0) + 1
+                    if name in exclusive_names:
+                        exclusive_on.add(node)
         self.load = load
         self.exclusive_on = exclusive_on
         self.exclusive_names = exclusive_names

@@ -197,6 +197,13 @@ class Simulation:
 
     def step(self, text: str) -> StepResult:
         """Apply one step, then settle; raises InputError for a malformed step."""
+        result = self.change(text)
+        if result.refused is None:
+            self.settle(result)
+        return result
+
+    def change(self, text: str) -> StepResult:
+        """Apply one step's change to the facts, without deciding anything yet."""
         step = parse_step(self.config, text)
         result = StepResult(step.text)
         kind, args = step.kind, step.args
@@ -213,6 +220,8 @@ class Simulation:
                 self._report(args[0], st.owner, Report("failed", resource))
                 what = f"resource {resource} of {args[0]}" if resource else args[0]
                 result.notes.append(f"the monitor of {what} fails on {st.owner}")
+        elif kind == "running" and args[1] not in self.snap.members:
+            result.notes.append(f"{args[1]} is not a member: its reports do not reach the cluster")
         elif kind == "running":
             self._report(args[0], args[1], Report("running"))
             result.notes.append(f"{args[1]} reports {args[0]} running (started outside the "
@@ -240,7 +249,6 @@ class Simulation:
                 return result
             target = f" (target {request.node})" if request.node else ""
             result.notes.append(f"an administrator asks to {kind} {args[0]}{target}")
-        self.settle(result)
         return result
 
     def _report(self, service: str, node: str, report: Report) -> None:

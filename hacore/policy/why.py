@@ -27,6 +27,11 @@ def waiting_reasons(config: ClusterConfig, snapshot: Snapshot, now: float) -> di
                          "method; kept off every node until an operator disables it (S4)")
         elif st.frozen:
             out[name] = "frozen: not checked and not moved until unfrozen"
+            also = sorted(n for n, r in snapshot.reports.get(name, {}).items()
+                          if r.status == "running" and n != owner)
+            if also:
+                out[name] += (f"; ALSO REPORTED RUNNING on {', '.join(also)} (S1): unfreeze "
+                              "it so the extra copy is stopped")
         elif not snapshot.quorate and st.state != "disabled":
             out[name] = "this partition is not quorate: nothing starts or moves (S2)"
         elif owner is not None and owner not in snapshot.members:
