@@ -8,4 +8,4 @@
 from hacore.harness.report import CheckResult, HarnessReport
 from hacore.harness.run import run_harness
 
-__all__ = ["run_harness", "HarnessReport", "CheckResult"]
+__all__ = ["CheckResult", "HarnessReport", "run_harness"]

@@ -4,8 +4,6 @@ missing binaries, OCF 1.1 meta-data, required parameters), and the LSB version o
 
 from __future__ import annotations
 
-import tempfile
-
 from hacore.agent.codes import OCF
 from hacore.agent.metadata import MetadataError, parse_metadata
 from hacore.agent.scripts import read_lsb_header
@@ -15,6 +13,7 @@ from hacore.harness.session import HarnessSession
 
 NO_BINARIES = {"OCF_TESTER_FAIL_HAVE_BINARY": "1"}
 STOPPED = OCF.NOT_RUNNING
+EMPTY_PATH = "/nonexistent/hacore-harness-no-binaries"  # a PATH where no command is found
 
 
 def metadata_checks(s: HarnessSession) -> None:
@@ -52,8 +51,7 @@ def no_binaries_env(s: HarnessSession) -> dict[str, str]:
     """ocf-tester's switch for ClusterLabs scripts; for native agents also an empty PATH."""
     if s.agent_class != "native":
         return dict(NO_BINARIES)
-    empty = tempfile.mkdtemp(prefix="hacore-nobin-")
-    return {**NO_BINARIES, "PATH": empty}
+    return {**NO_BINARIES, "PATH": EMPTY_PATH}
 
 
 def ocf_checks(s: HarnessSession) -> None:

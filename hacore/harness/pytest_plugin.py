@@ -11,7 +11,8 @@ or an :class:`hacore.agent.Agent` subclass (no installation needed), plus ``para
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 

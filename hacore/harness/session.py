@@ -11,8 +11,8 @@ import os
 import signal
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from hacore.agent.catalog import AgentHandle
 from hacore.agent.codes import OCF

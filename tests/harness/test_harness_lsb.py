@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import free_port
-from hacore.harness import run_harness
 from harness_agents import live_pids_with
+
+from hacore.harness import run_harness
 
 LSB_NAMES = ["LSB header", "status of a stopped service", "start", "status of a running service",
              "start on a started resource", "stop", "nothing left after stop", "status after stop",

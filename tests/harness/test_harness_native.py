@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import harness_agents as agents
 import pytest
 
-import harness_agents as agents
 from hacore.agent import Agent, Result
 from hacore.errors import InputError
 from hacore.harness import run_harness

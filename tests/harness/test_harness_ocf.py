@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import pytest
+from harness_agents import live_pids_with, pid_gone
 
 from hacore.harness import run_harness
-from harness_agents import live_pids_with, pid_gone
 
 DUMMY = "/usr/lib/ocf/resource.d/heartbeat/Dummy"
 LIFECYCLE = ["start", "monitor of a running resource", "probe of a running resource",

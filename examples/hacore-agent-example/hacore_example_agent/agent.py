@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
 
@@ -31,7 +32,7 @@ class PidfileDaemon(Agent):
         Param("stop_grace", "Seconds between SIGTERM and SIGKILL on stop", type="integer",
               default=5),
     )
-    timeouts = {"start": 10.0, "stop": 15.0, "monitor": 5.0, "validate": 5.0}
+    timeouts: ClassVar[dict[str, float]] = {"start": 10.0, "stop": 15.0, "monitor": 5.0, "validate": 5.0}
     monitor_interval = 10.0
     monitor_depths = (0, 10)
 
