@@ -117,13 +117,14 @@ def _walk(res: Resource) -> list[Resource]:
 def build_index(config: ClusterConfig) -> ConfigIndex:
     """Precompute the per-service facts for ``config`` (see ``index_for`` for the cache)."""
     node_names = [n.name for n in config.nodes]
-    domain_cache: dict[str | None, tuple[tuple[tuple[str, ...], ...], int]] = {}
+    domain_cache: dict[str | None, tuple[tuple[tuple[str, ...], ...], int, dict[str, int]]] = {}
     plans = []
     for svc in config.services:
         if svc.domain not in domain_cache:
-            domain_cache[svc.domain] = _domain_tiers(config.domain(svc.domain), node_names)
-        tiers, member_tiers = domain_cache[svc.domain]
-        rank = {node: i for i, tier in enumerate(tiers) for node in tier}
+            tiers, member_tiers = _domain_tiers(config.domain(svc.domain), node_names)
+            rank = {node: i for i, tier in enumerate(tiers) for node in tier}
+            domain_cache[svc.domain] = (tiers, member_tiers, rank)
+        tiers, member_tiers, rank = domain_cache[svc.domain]  # shared, never mutated
         names = [r.name for r in svc.walk()]
         plans.append(ServicePlan(
             name=svc.name, service=svc, domain=config.domain(svc.domain), tiers=tiers,
