@@ -1,7 +1,6 @@
 """The ``apache`` agent: one Apache httpd instance with its own pid file and run directory."""
 
 from hacore.agent import hookimpl
-
 from hacore_agent_apache.agent import Apache
 
 

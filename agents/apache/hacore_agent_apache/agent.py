@@ -10,14 +10,22 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from typing import ClassVar
 
 import psutil
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
-
-from hacore_agent_apache.instance import (Instance, debian_environment, find_httpd, first_listen,
-                                          generated_config, run_dir_for, split_listen, url_for,
-                                          write_atomically)
+from hacore_agent_apache.instance import (
+    Instance,
+    debian_environment,
+    find_httpd,
+    first_listen,
+    generated_config,
+    run_dir_for,
+    split_listen,
+    url_for,
+    write_atomically,
+)
 
 DEFAULT_SERVER_ROOT = "/etc/apache2"
 POLL = 0.1
@@ -61,26 +69,38 @@ class Apache(Agent):
         "run_dir (default /run/hacore/apache/INSTANCE), so several live on one host. Start "
         "returns once the server answers HTTP. Monitor depth 0 checks the pid file and the "
         "process; depth 10 also GETs status_url (any answer below 500 is healthy). Stop asks "
-        "for a graceful stop, waits shutdown_wait seconds, then terminates and kills.")
+        "for a graceful stop, waits shutdown_wait seconds, then terminates and kills."
+    )
     parameters = (
-        Param("server_root", "ServerRoot of a given configuration (default /etc/apache2)",
-              default=""),
-        Param("config_file", "httpd.conf, relative to server_root; empty: generate one",
-              default=""),
+        Param(
+            "server_root", "ServerRoot of a given configuration (default /etc/apache2)", default=""
+        ),
+        Param(
+            "config_file", "httpd.conf, relative to server_root; empty: generate one", default=""
+        ),
         Param("httpd", "The httpd binary (default /usr/sbin/apache2, else httpd)", default=""),
         Param("httpd_options", "Extra httpd command-line options", default=""),
-        Param("shutdown_wait", "Seconds a graceful stop may take before the kill",
-              type="integer", default=10),
+        Param(
+            "shutdown_wait",
+            "Seconds a graceful stop may take before the kill",
+            type="integer",
+            default=10,
+        ),
         Param("listen", "ADDRESS:PORT the generated configuration listens on", default="80"),
-        Param("document_root", "Directory the generated configuration serves",
-              default="/var/www/html"),
+        Param(
+            "document_root", "Directory the generated configuration serves", default="/var/www/html"
+        ),
         Param("status_url", "URL monitor depth 10 requests (default: from listen)", default=""),
         Param("user", "User the server processes run as", default="www-data"),
         Param("group", "Group the server processes run as", default="www-data"),
-        Param("run_dir", "Directory for pid file, locks and generated configuration",
-              default=""),
+        Param("run_dir", "Directory for pid file, locks and generated configuration", default=""),
     )
-    timeouts = {"start": 40.0, "stop": 60.0, "monitor": 20.0, "validate": 20.0}
+    timeouts: ClassVar[dict[str, float]] = {
+        "start": 40.0,
+        "stop": 60.0,
+        "monitor": 20.0,
+        "validate": 20.0,
+    }
     monitor_interval = 60.0
     monitor_depths = (0, 10)
 
@@ -103,15 +123,27 @@ class Apache(Agent):
             root = self.params["document_root"]
             if not os.path.isdir(root):
                 raise AgentFailure(OCF.ERR_ARGS, f"document_root {root} is not a directory here")
-            write_atomically(inst.config_file, generated_config(
-                inst, self.params["listen"], root, self.params["user"], self.params["group"]))
+            write_atomically(
+                inst.config_file,
+                generated_config(
+                    inst, self.params["listen"], root, self.params["user"], self.params["group"]
+                ),
+            )
         elif not os.path.isfile(inst.config_file):
-            raise AgentFailure(OCF.ERR_INSTALLED, f"config_file {inst.config_file} does not exist "
-                                                  "on this host")
+            raise AgentFailure(
+                OCF.ERR_INSTALLED, f"config_file {inst.config_file} does not exist on this host"
+            )
 
     def _argv(self, inst: Instance, httpd: str) -> list[str]:
-        argv = [httpd, "-d", inst.server_root, "-f", inst.config_file,
-                "-c", f'PidFile "{inst.pid_file}"']
+        argv = [
+            httpd,
+            "-d",
+            inst.server_root,
+            "-f",
+            inst.config_file,
+            "-c",
+            f'PidFile "{inst.pid_file}"',
+        ]
         if self.params["httpd_options"]:
             argv += shlex.split(self.params["httpd_options"])
         return argv
@@ -143,8 +175,14 @@ class Apache(Agent):
     def _run(self, argv: list[str], inst: Instance) -> tuple[int, str]:
         env = debian_environment(inst, self.params["user"], self.params["group"])
         with tempfile.TemporaryFile() as output:
-            status = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=output,
-                                    stderr=subprocess.STDOUT, env=env, check=False).returncode
+            status = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
+                check=False,
+            ).returncode
             output.seek(0)
             lines = output.read().decode("utf-8", "replace").strip().splitlines()
         return status, " | ".join(line.strip() for line in lines if line.strip())[-600:]
@@ -195,23 +233,28 @@ class Apache(Agent):
                 why = f"GET {url}: {code or why}"
             time.sleep(POLL)
         log = _tail(inst.error_log) if inst.generated else said
-        raise AgentFailure(OCF.ERR_GENERIC, f"apache did not come up ({why})"
-                                            + (f"; error log: {log}" if log else ""))
+        raise AgentFailure(
+            OCF.ERR_GENERIC,
+            f"apache did not come up ({why})" + (f"; error log: {log}" if log else ""),
+        )
 
     def monitor(self) -> Result:
         inst = self._instance()
         pid = self._running_pid(inst)
         if pid is None:
             if os.path.exists(inst.pid_file) and not self.context.probe:
-                return Result.error(OCF.ERR_GENERIC, f"pid file {inst.pid_file} names no running "
-                                                     "apache (it crashed?)")
+                return Result.error(
+                    OCF.ERR_GENERIC,
+                    f"pid file {inst.pid_file} names no running apache (it crashed?)",
+                )
             return Result.not_running(f"no apache runs from {inst.pid_file}")
         if self.context.depth >= 10:
             url = self._url(inst)
             code, why = http_status(url)
             if code is None or code >= 500:
-                return Result.error(OCF.ERR_GENERIC, f"apache pid {pid} runs but GET {url} "
-                                                     f"failed: {code or why}")
+                return Result.error(
+                    OCF.ERR_GENERIC, f"apache pid {pid} runs but GET {url} failed: {code or why}"
+                )
         return Result.ok()
 
     def stop(self) -> Result:

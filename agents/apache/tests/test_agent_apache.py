@@ -16,8 +16,9 @@ import pytest
 from hacore.agent import OCF
 from hacore.executor import OperationRequest, run_operation
 
-pytestmark = pytest.mark.skipif(not os.path.exists("/usr/sbin/apache2"),
-                                reason="Debian's apache2 is not installed")
+pytestmark = pytest.mark.skipif(
+    not os.path.exists("/usr/sbin/apache2"), reason="Debian's apache2 is not installed"
+)
 
 
 def free_port() -> int:
@@ -42,13 +43,25 @@ class Site:
         self.docroot = base / f"{name}-docs"
         self.docroot.mkdir()
         (self.docroot / "index.html").write_text(f"hello from {name}\n")
-        self.params = {"listen": f"127.0.0.1:{self.port}", "document_root": str(self.docroot),
-                       "run_dir": str(self.run_dir), **extra}
+        self.params = {
+            "listen": f"127.0.0.1:{self.port}",
+            "document_root": str(self.docroot),
+            "run_dir": str(self.run_dir),
+            **extra,
+        }
 
     def op(self, action: str, depth: int = 0, interval: float = 0.0, **override: str):
-        return run_operation(OperationRequest("apache", action, self.instance,
-                                              params={**self.params, **override}, timeout=40.0,
-                                              depth=depth, interval=interval))
+        return run_operation(
+            OperationRequest(
+                "apache",
+                action,
+                self.instance,
+                params={**self.params, **override},
+                timeout=40.0,
+                depth=depth,
+                interval=interval,
+            )
+        )
 
     def main_pid(self) -> int | None:
         try:
@@ -103,7 +116,7 @@ def test_start_serves_monitor_sees_stop_ends(base):
     assert pid is not None
     family = [psutil.Process(pid)] + psutil.Process(pid).children(recursive=True)
     assert site.op("stop").code == OCF.SUCCESS
-    gone, alive = psutil.wait_procs(family, timeout=10)
+    _gone, alive = psutil.wait_procs(family, timeout=10)
     assert all(p.status() == psutil.STATUS_ZOMBIE for p in alive)
     assert site.op("monitor", interval=60).code == OCF.NOT_RUNNING
     assert site.op("stop").code == OCF.SUCCESS
@@ -182,7 +195,8 @@ def test_broken_configuration_is_refused_with_httpd_words(base):
     root.mkdir()
     (root / "bad.conf").write_text(
         "LoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\n"
-        "Listen 127.0.0.1:1\nNoSuchDirective here\n")
+        "Listen 127.0.0.1:1\nNoSuchDirective here\n"
+    )
     result = site.op("start", server_root=str(root), config_file="bad.conf")
     assert result.code == OCF.ERR_CONFIGURED
     assert "NoSuchDirective" in result.reason and "Traceback" not in result.reason

@@ -1,7 +1,6 @@
 """The ``fs`` agent: mount a block device's file system on one node at a time."""
 
 from hacore.agent import hookimpl
-
 from hacore_agent_fs.agent import FileSystem
 
 

@@ -57,7 +57,9 @@ def _maps_on(pid: int, dev: int, mountpoint: str) -> str | None:
                     continue
                 dev_major, _, dev_minor = fields[3].partition(":")
                 path = fields[5].strip()
-                if (int(dev_major, 16), int(dev_minor, 16)) == (major, minor) and _under(path, mountpoint):
+                if (int(dev_major, 16), int(dev_minor, 16)) == (major, minor) and _under(
+                    path, mountpoint
+                ):
                     return path
     except (OSError, ValueError):
         return None
@@ -116,8 +118,9 @@ def _wait_released(dev: int, mountpoint: str, budget: float) -> list[Holder]:
         time.sleep(POLL)
 
 
-def end_holders(dev: int, mountpoint: str, term_budget: float = TERM_BUDGET,
-                kill_budget: float = KILL_BUDGET) -> tuple[list[Holder], list[Holder]]:
+def end_holders(
+    dev: int, mountpoint: str, term_budget: float = TERM_BUDGET, kill_budget: float = KILL_BUDGET
+) -> tuple[list[Holder], list[Holder]]:
     """SIGTERM the mount's users, SIGKILL those left after ``term_budget``.
 
     Returns (the processes signalled, those still using the mount after both budgets).

@@ -10,8 +10,12 @@ from dataclasses import dataclass
 from hacore.agent import OCF, AgentFailure
 
 MOUNTINFO = "/proc/self/mountinfo"
-TAG_DIRS = {"LABEL": "/dev/disk/by-label", "UUID": "/dev/disk/by-uuid",
-            "PARTLABEL": "/dev/disk/by-partlabel", "PARTUUID": "/dev/disk/by-partuuid"}
+TAG_DIRS = {
+    "LABEL": "/dev/disk/by-label",
+    "UUID": "/dev/disk/by-uuid",
+    "PARTLABEL": "/dev/disk/by-partlabel",
+    "PARTUUID": "/dev/disk/by-partuuid",
+}
 
 
 @dataclass(frozen=True)
@@ -30,7 +34,7 @@ def _unescape(text: str) -> str:
     """mountinfo writes space, tab, newline and backslash as octal escapes."""
     out, i = [], 0
     while i < len(text):
-        code = text[i + 1:i + 4]
+        code = text[i + 1 : i + 4]
         if text[i] == "\\" and len(code) == 3 and code.isdigit():
             out.append(chr(int(code, 8)))
             i += 4
@@ -50,8 +54,16 @@ def read_mounts(path: str = MOUNTINFO) -> list[Mount]:
             if len(fields) < 6 or len(tail) < 2:
                 continue
             major, minor = (int(x) for x in fields[2].split(":"))
-            mounts.append(Mount(os.makedev(major, minor), _unescape(fields[3]),
-                                _unescape(fields[4]), tail[0], _unescape(tail[1]), fields[5]))
+            mounts.append(
+                Mount(
+                    os.makedev(major, minor),
+                    _unescape(fields[3]),
+                    _unescape(fields[4]),
+                    tail[0],
+                    _unescape(tail[1]),
+                    fields[5],
+                )
+            )
     return mounts
 
 
@@ -75,20 +87,26 @@ def resolve_device(spec: str) -> str:
             return os.path.realpath(by_link)
         found = _blkid(["-l", "-o", "device", "-t", f"{key.upper()}={value}"])
         if not found:
-            raise AgentFailure(OCF.ERR_INSTALLED,
-                               f"no block device with {key.upper()}={value} on this host "
-                               "(blkid finds none; is the disk attached?)")
+            raise AgentFailure(
+                OCF.ERR_INSTALLED,
+                f"no block device with {key.upper()}={value} on this host "
+                "(blkid finds none; is the disk attached?)",
+            )
         return found.splitlines()[0]
     if not spec.startswith("/"):
-        raise AgentFailure(OCF.ERR_CONFIGURED,
-                           f"device={spec!r} is neither a path nor LABEL=... or UUID=...")
+        raise AgentFailure(
+            OCF.ERR_CONFIGURED, f"device={spec!r} is neither a path nor LABEL=... or UUID=..."
+        )
     try:
         mode = os.stat(spec).st_mode
     except FileNotFoundError:
-        raise AgentFailure(OCF.ERR_INSTALLED,
-                           f"device {spec} does not exist on this host (is the disk attached?)") from None
+        raise AgentFailure(
+            OCF.ERR_INSTALLED, f"device {spec} does not exist on this host (is the disk attached?)"
+        ) from None
     except OSError as exc:
-        raise AgentFailure(OCF.ERR_INSTALLED, f"device {spec} cannot be read: {exc.strerror}") from None
+        raise AgentFailure(
+            OCF.ERR_INSTALLED, f"device {spec} cannot be read: {exc.strerror}"
+        ) from None
     if not stat.S_ISBLK(mode):
         raise AgentFailure(OCF.ERR_CONFIGURED, f"device {spec} is not a block device")
     return os.path.realpath(spec)
@@ -106,8 +124,11 @@ def detect_fstype(node: str) -> str:
 
 def _blkid(args: list[str]) -> str:
     try:
-        proc = subprocess.run(["blkid", "-c", "/dev/null", *args], capture_output=True,
-                              text=True, check=False)
+        proc = subprocess.run(
+            ["blkid", "-c", "/dev/null", *args], capture_output=True, text=True, check=False
+        )
     except FileNotFoundError:
-        raise AgentFailure(OCF.ERR_INSTALLED, "blkid is not installed (Debian package util-linux)") from None
+        raise AgentFailure(
+            OCF.ERR_INSTALLED, "blkid is not installed (Debian package util-linux)"
+        ) from None
     return proc.stdout.strip() if proc.returncode == 0 else ""

@@ -7,8 +7,8 @@ import os
 import select
 import subprocess
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 CLONE_NEWNS = 0x00020000
 MS_REC = 0x4000
@@ -37,7 +37,7 @@ def in_private_mount_namespace(body: Callable[[], None]) -> None:
         try:
             _private_mounts()
             body()
-        except BaseException:
+        except BaseException:  # noqa: BLE001 - reported to the parent
             os.write(write_fd, traceback.format_exc().encode())
             status = 1
         finally:
@@ -65,8 +65,9 @@ def make_loop_device(image: Path, label: str, size_mb: int = 32) -> str:
     """An ext4 file system in ``image``, attached to a free loop device; returns the device."""
     subprocess.run(["truncate", "-s", f"{size_mb}M", str(image)], check=True)
     subprocess.run(["mkfs.ext4", "-q", "-F", "-L", label, str(image)], check=True)
-    proc = subprocess.run(["losetup", "-f", "--show", str(image)], check=True,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        ["losetup", "-f", "--show", str(image)], check=True, capture_output=True, text=True
+    )
     return proc.stdout.strip()
 
 

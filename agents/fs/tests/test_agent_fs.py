@@ -15,8 +15,11 @@ from hacore.executor import OperationRequest, run_operation
 
 
 def op(action: str, params: dict[str, str], depth: int = 0, interval: float = 0.0):
-    return run_operation(OperationRequest("fs", action, "test-fs", params=params, timeout=40.0,
-                                          depth=depth, interval=interval))
+    return run_operation(
+        OperationRequest(
+            "fs", action, "test-fs", params=params, timeout=40.0, depth=depth, interval=interval
+        )
+    )
 
 
 def mounted_at(point: str) -> bool:
@@ -36,7 +39,7 @@ def loop_device(tmp_path: Path):
 
 def test_mount_monitor_unmount_cycle(loop_device, tmp_path):
     """start by LABEL= (type detected, fsck'd) mounts; monitor 0 and 10 pass; stop unmounts."""
-    device, label = loop_device
+    _device, label = loop_device
     point = str(tmp_path / "mnt")
     params = {"device": f"LABEL={label}", "mountpoint": point, "force_fsck": "yes"}
 
@@ -125,8 +128,14 @@ def test_other_file_system_at_mountpoint_is_an_error(loop_device, tmp_path):
     in_private_mount_namespace(body)
 
 
-@pytest.mark.parametrize("device", ["/dev/hacore-no-such-disk", "LABEL=hacore-no-such-label",
-                                    "UUID=00000000-0000-4000-8000-00000000dead"])
+@pytest.mark.parametrize(
+    "device",
+    [
+        "/dev/hacore-no-such-disk",
+        "LABEL=hacore-no-such-label",
+        "UUID=00000000-0000-4000-8000-00000000dead",
+    ],
+)
 def test_missing_device_is_an_ocf_error_with_reason(tmp_path, device):
     """A device that is not here: start ERR_INSTALLED naming it; monitor and stop say stopped."""
     params = {"device": device, "mountpoint": str(tmp_path / "mnt")}
@@ -141,14 +150,16 @@ def test_bad_parameters_are_configuration_errors(tmp_path):
     """A relative mountpoint or a device that is no path or tag can never work."""
     assert op("validate", {"device": "/dev/x", "mountpoint": "mnt"}).code == OCF.ERR_CONFIGURED
     assert op("validate", {"device": "sda1", "mountpoint": "/mnt/x"}).code == OCF.ERR_CONFIGURED
-    assert op("start", {"device": "/dev/null", "mountpoint": str(tmp_path)}).code == OCF.ERR_CONFIGURED
+    assert (
+        op("start", {"device": "/dev/null", "mountpoint": str(tmp_path)}).code == OCF.ERR_CONFIGURED
+    )
 
 
 def test_passes_the_conformance_harness(loop_device, tmp_path):
     """The fs agent passes `hacore-agent test` on an ext4 loop device (private mounts)."""
     from hacore.harness import run_harness
 
-    device, label = loop_device
+    _device, label = loop_device
     params = {"device": f"LABEL={label}", "mountpoint": str(tmp_path / "mnt")}
 
     def body() -> None:

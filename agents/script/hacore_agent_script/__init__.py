@@ -1,7 +1,6 @@
 """The ``script`` agent: rgmanager's script resource, any LSB-style script given by ``file=``."""
 
 from hacore.agent import hookimpl
-
 from hacore_agent_script.agent import ScriptResource
 
 

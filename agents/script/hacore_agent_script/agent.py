@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
+from typing import ClassVar
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
 
@@ -37,16 +38,23 @@ def run_script(path: str, action: str) -> tuple[int, str]:
     """
     with tempfile.TemporaryFile() as output:
         try:
-            proc = subprocess.run([path, action], stdin=subprocess.DEVNULL, stdout=output,
-                                  stderr=subprocess.STDOUT, check=False)
+            proc = subprocess.run(
+                [path, action],
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                check=False,
+            )
         except PermissionError:
-            raise AgentFailure(OCF.ERR_PERM, f"script {path} is not executable "
-                                             f"(chmod +x {path})") from None
+            raise AgentFailure(
+                OCF.ERR_PERM, f"script {path} is not executable (chmod +x {path})"
+            ) from None
         except FileNotFoundError:
             raise AgentFailure(OCF.ERR_INSTALLED, f"script {path} does not exist") from None
         except OSError as exc:
-            raise AgentFailure(OCF.ERR_INSTALLED,
-                               f"script {path} cannot be run: {exc.strerror}") from None
+            raise AgentFailure(
+                OCF.ERR_INSTALLED, f"script {path} cannot be run: {exc.strerror}"
+            ) from None
         output.seek(0)
         text = output.read().decode("utf-8", "replace").strip()
     tail = text[-OUTPUT_TAIL:].splitlines()[-1] if text else ""
@@ -71,12 +79,22 @@ class ScriptResource(Agent):
         "Exit codes follow LSB: status 0 means running, 1, 2 and 3 mean not running, "
         "anything else is an error; start and stop pass 0..7 through as OCF codes. "
         "A stop that fails while status says the script's service is not running counts "
-        "as stopped, so a script that cannot stop twice does not fail a relocation.")
-    parameters = (
-        Param("file", "Path of the LSB-style script", required=True,
-              longdesc="Absolute path of an executable taking start, stop and status."),
+        "as stopped, so a script that cannot stop twice does not fail a relocation."
     )
-    timeouts = {"start": 60.0, "stop": 60.0, "monitor": 30.0, "validate": 10.0}
+    parameters = (
+        Param(
+            "file",
+            "Path of the LSB-style script",
+            required=True,
+            longdesc="Absolute path of an executable taking start, stop and status.",
+        ),
+    )
+    timeouts: ClassVar[dict[str, float]] = {
+        "start": 60.0,
+        "stop": 60.0,
+        "monitor": 30.0,
+        "validate": 10.0,
+    }
     monitor_interval = 30.0
 
     @property
@@ -86,8 +104,10 @@ class ScriptResource(Agent):
     def _check_file(self) -> None:
         path = self.file
         if not os.path.isabs(path):
-            raise AgentFailure(OCF.ERR_CONFIGURED,
-                               f"file={path!r} is not an absolute path (write /etc/init.d/NAME)")
+            raise AgentFailure(
+                OCF.ERR_CONFIGURED,
+                f"file={path!r} is not an absolute path (write /etc/init.d/NAME)",
+            )
         if not os.path.exists(path):
             raise AgentFailure(OCF.ERR_INSTALLED, f"script {path} does not exist on this host")
         if not os.path.isfile(path):
@@ -114,13 +134,17 @@ class ScriptResource(Agent):
         status, tail = run_script(self.file, "stop")
         if status == 0:
             return Result.ok()
-        after, after_tail = run_script(self.file, "status")
+        after, _after_tail = run_script(self.file, "status")
         if lsb_status_code(after) == OCF.NOT_RUNNING:
-            return Result.ok(f"{describe(self.file, 'stop', status, tail)}, but status exited "
-                             f"{after}: not running")
+            return Result.ok(
+                f"{describe(self.file, 'stop', status, tail)}, but status exited "
+                f"{after}: not running"
+            )
         code = lsb_action_code(status)
-        return Result.error(code if code != OCF.NOT_RUNNING else OCF.ERR_GENERIC,
-                            describe(self.file, "stop", status, tail))
+        return Result.error(
+            code if code != OCF.NOT_RUNNING else OCF.ERR_GENERIC,
+            describe(self.file, "stop", status, tail),
+        )
 
     def monitor(self) -> Result:
         if not os.path.exists(self.file) and self.context.probe:

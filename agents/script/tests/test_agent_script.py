@@ -33,8 +33,16 @@ def write_script(path: Path, body: str) -> str:
 
 
 def op(action: str, file: str, timeout: float = 20.0, interval: float = 0.0):
-    return run_operation(OperationRequest("script", action, "test-script", params={"file": file},
-                                          timeout=timeout, interval=interval))
+    return run_operation(
+        OperationRequest(
+            "script",
+            action,
+            "test-script",
+            params={"file": file},
+            timeout=timeout,
+            interval=interval,
+        )
+    )
 
 
 @pytest.fixture
@@ -57,8 +65,10 @@ def test_start_monitor_stop_cycle(state_script):
     assert op("stop", script).code == OCF.SUCCESS
 
 
-@pytest.mark.parametrize("status,expected", [(1, OCF.NOT_RUNNING), (2, OCF.NOT_RUNNING),
-                                             (4, OCF.ERR_GENERIC), (42, OCF.ERR_GENERIC)])
+@pytest.mark.parametrize(
+    "status,expected",
+    [(1, OCF.NOT_RUNNING), (2, OCF.NOT_RUNNING), (4, OCF.ERR_GENERIC), (42, OCF.ERR_GENERIC)],
+)
 def test_status_codes_follow_lsb(tmp_path, status, expected):
     """status 1/2/3 mean not running, 4 and unknown codes are errors with the script's words."""
     script = write_script(tmp_path / "s", f"#!/bin/sh\necho status says {status}\nexit {status}\n")
@@ -98,11 +108,14 @@ def test_not_executable_and_relative_path(tmp_path):
 
 def test_stop_failing_when_already_stopped_counts_as_stopped(tmp_path):
     """A script whose stop fails while status says not running: stop succeeds."""
-    script = write_script(tmp_path / "s", """\
+    script = write_script(
+        tmp_path / "s",
+        """\
         #!/bin/sh
         case "$1" in stop) echo not running; exit 1 ;; status) exit 3 ;; esac
         exit 0
-        """)
+        """,
+    )
     result = op("stop", script)
     assert result.code == OCF.SUCCESS
     assert "not running" in result.reason
@@ -110,11 +123,14 @@ def test_stop_failing_when_already_stopped_counts_as_stopped(tmp_path):
 
 def test_stop_failing_while_running_fails(tmp_path):
     """A stop that fails while status still says running is a failed stop."""
-    script = write_script(tmp_path / "s", """\
+    script = write_script(
+        tmp_path / "s",
+        """\
         #!/bin/sh
         case "$1" in stop) echo device busy; exit 1 ;; status) exit 0 ;; esac
         exit 0
-        """)
+        """,
+    )
     result = op("stop", script)
     assert result.code == OCF.ERR_GENERIC
     assert "device busy" in result.reason
@@ -123,14 +139,17 @@ def test_stop_failing_while_running_fails(tmp_path):
 def test_daemon_holding_stdout_does_not_hold_start(tmp_path):
     """A script that leaves a daemon with its stdout open still returns from start."""
     pidfile = tmp_path / "pid"
-    script = write_script(tmp_path / "s", f"""\
+    script = write_script(
+        tmp_path / "s",
+        f"""\
         #!/bin/sh
         case "$1" in
           start) sleep 300 & echo $! > {pidfile}; echo started; exit 0 ;;
           stop) [ -e {pidfile} ] && kill $(cat {pidfile}); rm -f {pidfile}; exit 0 ;;
           status) [ -e {pidfile} ] && kill -0 $(cat {pidfile}) 2>/dev/null && exit 0; exit 3 ;;
         esac
-        """)
+        """,
+    )
     try:
         began = time.monotonic()
         result = op("start", script, timeout=30.0)
@@ -150,8 +169,13 @@ def test_daemon_holding_stdout_does_not_hold_start(tmp_path):
 def test_cli_run_prints_reason_without_traceback(tmp_path):
     """`hacore agent run script monitor` on a broken script exits 1 with the reason."""
     script = write_script(tmp_path / "s", "#!/bin/sh\necho lock is stale\nexit 4\n")
-    proc = subprocess.run(["hacore", "agent", "run", "script", "monitor", "-p", f"file={script}"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["hacore", "agent", "run", "script", "monitor", "-p", f"file={script}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 1
     assert "lock is stale" in proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr

@@ -1,0 +1,169 @@
+"""A floating address: probe for a duplicate, add, announce; check the link; remove."""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from hacore.agent import OCF, Agent, AgentFailure, Param, Result
+from hacore_agent_ip.links import (
+    IFA_F_DADFAILED,
+    IFA_F_NODAD,
+    choose_link,
+    find_assigned,
+    links,
+    parse_address,
+)
+from hacore_agent_ip.probes import announce, find_holder
+
+
+class FloatingAddress(Agent):
+    """An IPv4 or IPv6 address that moves between nodes (rgmanager's ``ip`` resource)."""
+
+    name = "ip"
+    shortdesc = "A floating IPv4 or IPv6 address"
+    longdesc = (
+        "Adds ADDRESS/PREFIX to the interface whose subnet contains it (or to interface=). "
+        "Before adding, it asks the network whether another host holds the address (an ARP "
+        "probe, or an IPv6 duplicate address detection probe) and refuses to start, naming "
+        "the MAC address that answered. After adding, it sends arp_count gratuitous ARPs "
+        "(IPv4) or unsolicited neighbour advertisements (IPv6) so neighbours switch at once. "
+        "Monitor fails when the link of the interface is down (monitor_link). Stop removes "
+        "the address and waits sleeptime seconds. Netlink and raw sockets only: no ip or "
+        "arping command is run."
+    )
+    parameters = (
+        Param(
+            "address",
+            "IPv4 or IPv6 address, with /prefix (else the subnet's)",
+            required=True,
+            unique_group="address",
+        ),
+        Param(
+            "family",
+            "Address family",
+            type="select",
+            options=("auto", "inet", "inet6"),
+            default="auto",
+        ),
+        Param(
+            "interface",
+            "Interface to use (default: the one whose subnet holds the address)",
+            default="",
+        ),
+        Param(
+            "monitor_link",
+            "Monitor fails when the interface's link is down",
+            type="boolean",
+            default=True,
+        ),
+        Param("sleeptime", "Seconds to wait after removing the address", type="integer", default=0),
+        Param(
+            "check_duplicate",
+            "Refuse to start when another host answers for the address",
+            type="boolean",
+            default=True,
+        ),
+        Param(
+            "arp_count",
+            "Gratuitous ARPs / unsolicited NAs sent on start",
+            type="integer",
+            default=3,
+        ),
+    )
+    timeouts: ClassVar[dict[str, float]] = {
+        "start": 20.0,
+        "stop": 20.0,
+        "monitor": 20.0,
+        "validate": 10.0,
+    }
+    monitor_interval = 20.0
+
+    def _address(self):
+        return parse_address(self.params["address"], self.params["family"])
+
+    def validate(self) -> Result:
+        self._address()
+        if self.params["sleeptime"] < 0 or self.params["arp_count"] < 0:
+            return Result.error(OCF.ERR_CONFIGURED, "sleeptime and arp_count must not be negative")
+        if self.context.depth >= 10:
+            ip, prefix = self._address()
+            with IPRoute() as ipr:
+                choose_link(ipr, ip, prefix, self.params["interface"])
+        return Result.ok()
+
+    def monitor(self) -> Result:
+        ip, _prefix = self._address()
+        with IPRoute() as ipr:
+            held = find_assigned(ipr, ip)
+            if held is None:
+                return Result.not_running(f"{ip} is not assigned here")
+            link = links(ipr).get(held.index)
+        if held.flags & IFA_F_DADFAILED:
+            return Result.error(
+                OCF.ERR_GENERIC,
+                f"{held.address} failed duplicate address detection: another host holds it",
+            )
+        if link is None:
+            return Result.error(OCF.ERR_GENERIC, f"{held.address} is on a vanished interface")
+        if self.params["monitor_link"] and not (link.admin_up and link.carrier):
+            return Result.error(OCF.ERR_GENERIC, f"{held.address} is assigned but {link.state()}")
+        return Result.ok()
+
+    def start(self) -> Result:
+        ip, prefix = self._address()
+        with IPRoute() as ipr:
+            held = find_assigned(ipr, ip)
+            if held is not None:
+                return Result.ok(f"{held.address} is already assigned here")
+            link, prefix = choose_link(ipr, ip, prefix, self.params["interface"])
+            if not link.admin_up or (self.params["monitor_link"] and not link.carrier):
+                raise AgentFailure(OCF.ERR_GENERIC, f"cannot add {ip}/{prefix}: {link.state()}")
+            if self.params["check_duplicate"]:
+                holder = find_holder(link.name, link.mac, ip)
+                if holder is not None:
+                    raise AgentFailure(
+                        OCF.ERR_GENERIC,
+                        f"address {ip}/{prefix} is already held by {holder} "
+                        f"(it answered on {link.name}); not adding it",
+                    )
+            extra = {"flags": IFA_F_NODAD} if ip.version == 6 else {}
+            try:
+                ipr.addr("add", index=link.index, address=str(ip), prefixlen=prefix, **extra)
+            except NetlinkError as exc:
+                raise AgentFailure(
+                    OCF.ERR_GENERIC, f"adding {ip}/{prefix} to {link.name} failed: {exc.args[-1]}"
+                ) from None
+        if self.params["arp_count"] > 0:
+            try:
+                announce(link.name, link.mac, ip, self.params["arp_count"])
+            except OSError as exc:
+                return Result.ok(
+                    f"{ip}/{prefix} added to {link.name}, but announcing it failed: {exc.strerror}"
+                )
+        return Result.ok(f"{ip}/{prefix} added to {link.name}")
+
+    def stop(self) -> Result:
+        ip, _prefix = self._address()
+        with IPRoute() as ipr:
+            held = find_assigned(ipr, ip)
+            if held is None:
+                return Result.ok()
+            try:
+                ipr.addr(
+                    "del",
+                    index=held.index,
+                    address=str(ip),
+                    prefixlen=held.address.network.prefixlen,
+                )
+            except NetlinkError as exc:
+                if find_assigned(ipr, ip) is not None:
+                    raise AgentFailure(
+                        OCF.ERR_GENERIC, f"removing {held.address} failed: {exc.args[-1]}"
+                    ) from None
+        if self.params["sleeptime"] > 0:
+            time.sleep(self.params["sleeptime"])
+        return Result.ok()
