@@ -32,8 +32,17 @@ import tracemalloc
 from dataclasses import replace
 from pathlib import Path
 
-from hacore.config.model import (ClusterConfig, DomainMember, FailoverDomain, FenceDeviceRef,
-                                 FenceMethod, Node, Quorum, Resource, Service)
+from hacore.config.model import (
+    ClusterConfig,
+    DomainMember,
+    FailoverDomain,
+    FenceDeviceRef,
+    FenceMethod,
+    Node,
+    Quorum,
+    Resource,
+    Service,
+)
 from hacore.policy import LostNode, Snapshot, apply, decide
 from hacore.policy.index import build_index
 from hacore.policy.snapshot import initial_snapshot
@@ -73,8 +82,8 @@ def make_config(n_nodes: int, n_resources: int) -> ClusterConfig:
 
 def config_toml(cfg: ClusterConfig) -> str:
     """The same cluster as a cluster.toml (for timing the whole simulate process)."""
-    out = ['[cluster]\nname = "bench"\nconfig_version = 1\n', '[fence_devices.pdu]\n'
-           'agent = "fence_dummy"\n']
+    out = ['[cluster]\nname = "bench"\nconfig_version = 1\n', ('[fence_devices.pdu]\n'
+           'agent = "fence_dummy"\n')]
     for node in cfg.nodes:
         out.append(f'[[nodes]]\nname = "{node.name}"\nid = {node.id}\naddresses = '
                    f'["{node.addresses[0]}"]\nfence = [{{ method = "p", devices = '
@@ -139,7 +148,7 @@ def simulate_process(cfg: ClusterConfig, node: str, runs: int) -> float:
         times = []
         for _ in range(runs):
             t0 = time.perf_counter()
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
             times.append(time.perf_counter() - t0)
             if done.returncode != 0:
                 raise RuntimeError(f"simulate failed: {done.stderr.strip()}")

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hacore.config.model import ClusterConfig
+from hacore.policy import reasons as R
 from hacore.policy.actions import Action
 from hacore.policy.index import ServicePlan, index_for
 from hacore.policy.placement import Round, explain_choice, explain_no_node
 from hacore.policy.snapshot import ACTIVE_STATES, Report, ServiceStatus, Snapshot
-from hacore.policy import reasons as R
 
 _NEW = ServiceStatus()
 
@@ -284,9 +284,10 @@ def _failure(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str, rep: 
 def _place(rnd: Round, plan: ServicePlan, st: ServiceStatus, out: list[Action]) -> None:
     """Start a stopped or recovering service on the best eligible node."""
     name, svc = plan.name, plan.service
-    if svc.depend and not rnd.running(svc.depend):
-        if svc.depend_mode == "hard" or st.last_owner is None:
-            return  # waits for its dependency
+    # waits for its dependency (a soft one only before its first start)
+    if (svc.depend and not rnd.running(svc.depend)
+            and (svc.depend_mode == "hard" or st.last_owner is None)):
+        return
     target, intent = st.target, st.intent
     admin = intent in ("relocate", "enable")
     if (target is not None and target not in st.avoid
@@ -314,4 +315,4 @@ def _place(rnd: Round, plan: ServicePlan, st: ServiceStatus, out: list[Action]) 
                       why=(R.start, name, node, intent, st, plan, tier)))
 
 
-__all__ = ["decide", "idle_reason", "explain_choice"]
+__all__ = ["decide", "explain_choice", "idle_reason"]

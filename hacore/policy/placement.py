@@ -13,8 +13,18 @@ from hacore.policy.snapshot import Snapshot
 class Round:
     """Facts derived from one snapshot for one decision; updated as starts are planned."""
 
-    __slots__ = ("ix", "snap", "now", "members", "load", "exclusive_on", "stop_failed_nodes",
-                 "max_join", "fenced_this_round", "exclusive_names")
+    __slots__ = (
+        "exclusive_names",
+        "exclusive_on",
+        "fenced_this_round",
+        "ix",
+        "load",
+        "max_join",
+        "members",
+        "now",
+        "snap",
+        "stop_failed_nodes",
+    )
 
     def __init__(self, ix: ConfigIndex, snap: Snapshot, now: float) -> None:
         self.ix = ix

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from hacore.config.model import ClusterConfig
 from scenarios.compact import build_config
+
+from hacore.config.model import ClusterConfig
 
 
 def cluster(nodes: int = 3, services: dict[str, Any] | None = None, **extra: Any) -> ClusterConfig:

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from hacore.errors import InputError
-from hacore.policy import (AdminRequest, RequestRefused, ServiceStatus, Snapshot,
-                           check_admin_request, decide, record_request)
+from hacore.policy import (
+    AdminRequest,
+    RequestRefused,
+    ServiceStatus,
+    Snapshot,
+    check_admin_request,
+    decide,
+    record_request,
+)
 
 from .helpers import cluster
 

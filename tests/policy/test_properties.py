@@ -8,12 +8,12 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scenarios.compact import build_config
 
 from hacore.config.model import ClusterConfig
 from hacore.policy import apply, decide, no_quorum_actions
 from hacore.policy.actions import Action
 from hacore.policy.simulation import Simulation, StepResult
-from scenarios.compact import build_config
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 

@@ -7,8 +7,14 @@ import json
 import pytest
 
 from hacore.errors import InputError
-from hacore.policy import (LostNode, Report, ServiceStatus, Snapshot, snapshot_from_dict,
-                           snapshot_to_dict)
+from hacore.policy import (
+    LostNode,
+    Report,
+    ServiceStatus,
+    Snapshot,
+    snapshot_from_dict,
+    snapshot_to_dict,
+)
 
 
 def _full() -> Snapshot:

@@ -17,8 +17,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from hacore.config.model import (ClusterConfig, DomainMember, FailoverDomain, FenceDeviceRef,
-                                 FenceMethod, Node, Operation, Quorum, Resource, Service)
+from hacore.config.model import (
+    ClusterConfig,
+    DomainMember,
+    FailoverDomain,
+    FenceDeviceRef,
+    FenceMethod,
+    Node,
+    Operation,
+    Quorum,
+    Resource,
+    Service,
+)
 
 
 def _resource(raw: Any) -> Resource:

@@ -38,7 +38,7 @@ def run_scenario(path: Path) -> tuple[str, Simulation, list[StepResult]]:
 def test_scenario(path: Path) -> None:
     """The scenario ends as its [expect] table says and reads as its golden summary."""
     data = tomllib.loads(path.read_text())
-    text, sim, results = run_scenario(path)
+    text, sim, _results = run_scenario(path)
     for service, want in data.get("expect", {}).items():
         st = sim.snap.status(service)
         got = st.state + (f"@{st.owner}" if st.owner and st.state == "started" else "")
