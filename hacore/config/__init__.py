@@ -4,8 +4,14 @@
 cluster.toml; see docs/configuration.md for the file format.
 """
 
-from hacore.config.loader import (DEFAULT_PATH, CheckResult, check_config, check_config_text,
-                                  load_config, load_config_text)
+from hacore.config.loader import (
+                                  DEFAULT_PATH,
+                                  CheckResult,
+                                  check_config,
+                                  check_config_text,
+                                  load_config,
+                                  load_config_text,
+)
 from hacore.config.problems import ConfigError, Problem
 
 __all__ = ["DEFAULT_PATH", "CheckResult", "ConfigError", "Problem", "check_config",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hacore.config.model import ClusterConfig, Resource
 from hacore.config.positions import Path
@@ -71,7 +72,7 @@ def check_agents(f: Findings, config: ClusterConfig, catalogue: Callable[[str], 
                 cache[res.agent] = catalogue(res.agent)
             except AgentNotFound as exc:
                 cache[res.agent] = exc
-            except Exception as exc:  # a broken agent must not break validation
+            except Exception as exc:  # noqa: BLE001 - a broken agent must not break validation
                 cache[res.agent] = AgentNotFound(f"agent {res.agent!r} could not describe "
                                                  f"itself: {exc}")
         info = cache[res.agent]

@@ -7,8 +7,16 @@ import re
 from typing import Any
 
 from hacore.config.fields import Table, type_name
-from hacore.config.model import (DomainMember, FailoverDomain, FenceDevice, FenceDeviceRef,
-                                 FenceMethod, Node, Quorum, Timing)
+from hacore.config.model import (
+    DomainMember,
+    FailoverDomain,
+    FenceDevice,
+    FenceDeviceRef,
+    FenceMethod,
+    Node,
+    Quorum,
+    Timing,
+)
 from hacore.config.positions import Path
 from hacore.config.problems import Findings
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from hacore.config.build_cluster import _named_tables, check_name, read_secrets
 from hacore.config.fields import Table, type_name

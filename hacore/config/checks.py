@@ -172,19 +172,14 @@ def check_explicit_order(f: Findings, cfg: ClusterConfig) -> None:
     for svc in cfg.services:
         start = {name: i for i, name in enumerate(svc.start_order)}
         stop = {name: i for i, name in enumerate(svc.stop_order)}
-
-        def visit(res, parent=None):
-            if parent is not None and start.get(res.name, 0) < start.get(parent, 0):
-                f.error(("services", svc.name, "order"), f"order starts {res.name!r} before "
+        pairs = [(child.name, res.name) for res in svc.walk() for child in res.children]
+        for child, parent in pairs:
+            if start.get(child, 0) < start.get(parent, 0):
+                f.error(("services", svc.name, "order"), f"order starts {child!r} before "
                         f"its parent {parent!r}; a parent must start before its children")
-            if parent is not None and stop.get(res.name, 0) > stop.get(parent, 0):
+            if stop.get(child, 0) > stop.get(parent, 0):
                 f.error(("services", svc.name, "stop_order"), f"stop_order stops "
-                        f"{res.name!r} after its parent {parent!r}; children stop first")
-            for child in res.children:
-                visit(child, res.name)
-
-        for root in svc.resources:
-            visit(root)
+                        f"{child!r} after its parent {parent!r}; children stop first")
 
 
 def run_checks(f: Findings, cfg: ClusterConfig, build: ServiceBuild) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+import math
+from collections.abc import Iterable
+from typing import Any
 
 from hacore.config.positions import Path
 from hacore.config.problems import Findings
@@ -96,13 +98,12 @@ class Table:
                 minimum: int | None = None, maximum: int | None = None) -> Any:
         value = self._typed(key, (int,), default, required, _range("an integer", minimum,
                                                                        maximum))
-        if key in self.data and isinstance(value, int):
-            if (minimum is not None and value < minimum) or (maximum is not None
-                                                             and value > maximum):
-                self.f.error(self.path + (key,),
-                             f"{key} = {value} is out of range; use "
-                             + _range("an integer", minimum, maximum))
-                return default
+        out_of_range = isinstance(value, int) and (
+            (minimum is not None and value < minimum) or (maximum is not None and value > maximum))
+        if key in self.data and out_of_range:
+            self.f.error(self.path + (key,), f"{key} = {value} is out of range; use "
+                         + _range("an integer", minimum, maximum))
+            return default
         return value
 
     def number(self, key: str, default: Any = None, required: bool = False,
@@ -111,7 +112,7 @@ class Table:
                                         f" >= {minimum:g}" if minimum is not None else "")
         value = self._typed(key, (int, float), default, required, want)
         if key in self.data and isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value != value or value in (float("inf"), float("-inf")):
+            if not math.isfinite(value):
                 self.f.error(self.path + (key,), f"{key} must be {want}, not {value}")
                 return default
             if (positive and value <= 0) or (minimum is not None and value < minimum):

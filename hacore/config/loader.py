@@ -12,17 +12,23 @@ import logging
 import os
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path as FsPath
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
-from hacore.config.build_cluster import (read_cluster, read_domains, read_fence_devices,
-                                         read_nodes, read_quorum, read_timing)
+from hacore.config.build_cluster import (
+    read_cluster,
+    read_domains,
+    read_fence_devices,
+    read_nodes,
+    read_quorum,
+    read_timing,
+)
 from hacore.config.build_services import read_services
 from hacore.config.checks import run_checks
 from hacore.config.model import ClusterConfig, Resource
-from hacore.config.positions import Path
-from hacore.config.positions import scan_positions
+from hacore.config.positions import Path, scan_positions
 from hacore.config.problems import ConfigError, Findings, Problem
 from hacore.errors import InputError
 
@@ -133,7 +139,7 @@ def _timeouts(catalogue: AgentCatalogue | None):
     def timeout(agent: str, action: str) -> float | None:
         try:
             info = catalogue(agent)
-        except Exception:  # unknown agent: reported by the agent checks
+        except Exception:  # noqa: BLE001 - unknown or broken agent: the agent checks report it
             return None
         getter = getattr(info, "timeout", None)
         return getter(action) if callable(getter) else None

@@ -8,7 +8,7 @@ children start right after it and stop right before it.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from hacore.config.model import Resource
 

@@ -129,7 +129,7 @@ def test_subprocess_entry_point_no_traceback(tmp_path):
     for args in (["config", "validate", str(garbage)], ["config", "show", str(garbage)],
                  ["config", "import", str(garbage), "-o", str(tmp_path / "o.toml")]):
         proc = subprocess.run([sys.executable, "-m", "hacore.cli.main", *args],
-                              capture_output=True, text=True, timeout=120)
+                              capture_output=True, text=True, timeout=120, check=False)
         assert proc.returncode == 2, (args, proc.stderr)
         assert "Traceback" not in proc.stderr
 

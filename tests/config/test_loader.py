@@ -6,8 +6,13 @@ import os
 
 import pytest
 
-from hacore.config import ConfigError, check_config, check_config_text, load_config, \
-    load_config_text
+from hacore.config import (
+    ConfigError,
+    check_config,
+    check_config_text,
+    load_config,
+    load_config_text,
+)
 from hacore.errors import InputError
 
 from .conftest import BASE, DATA

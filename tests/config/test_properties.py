@@ -8,11 +8,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hacore.config import check_config_text, load_config_text
-from hacore.config.dump import config_to_dict, config_to_toml, toml_value
-from hacore.config.model import (ClusterConfig, DomainMember, FailoverDomain, FenceDevice,
-                                 FenceDeviceRef, FenceMethod, Node, Operation, Quorum, Resource,
-                                 Service, Timing)
 from hacore.config.build_services import complete_operations
+from hacore.config.dump import config_to_dict, config_to_toml, toml_value
+from hacore.config.model import (
+    ClusterConfig,
+    DomainMember,
+    FailoverDomain,
+    FenceDevice,
+    FenceDeviceRef,
+    FenceMethod,
+    Node,
+    Operation,
+    Quorum,
+    Resource,
+    Service,
+    Timing,
+)
 from hacore.config.ordering import start_order, stop_order
 from hacore.config.rhcs import convert_root, parse_text
 from hacore.errors import InputError

@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from hacore.config.dump import config_to_toml
 from hacore.config.files import write_atomic
 from hacore.config.loader import check_config_text, installed_agents
 from hacore.config.model import ClusterConfig
 from hacore.config.problems import Problem
-from hacore.config.rhcs.convert_cluster import (ClusterPart, quorum, read_cman,
-                                                read_domains, read_fence_daemon,
-                                                read_fencedevices, read_head, read_nodes,
-                                                read_quorumd, read_totem)
+from hacore.config.rhcs.convert_cluster import (
+    ClusterPart,
+    quorum,
+    read_cman,
+    read_domains,
+    read_fence_daemon,
+    read_fencedevices,
+    read_head,
+    read_nodes,
+    read_quorumd,
+    read_totem,
+)
 from hacore.config.rhcs.convert_rm import RmReader
 from hacore.config.rhcs.notes import Notes
 from hacore.config.rhcs.xmlread import parse_cluster_conf, parse_text

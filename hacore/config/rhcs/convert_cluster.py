@@ -7,9 +7,17 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from hacore.config.dump import is_secret_param
-from hacore.config.model import (DomainMember, FailoverDomain, FenceDevice, FenceDeviceRef,
-                                 FenceMethod, Node, Quorum, Timing)
-from hacore.config.rhcs.notes import Notes, safe_name, seconds, truthy
+from hacore.config.model import (
+    DomainMember,
+    FailoverDomain,
+    FenceDevice,
+    FenceDeviceRef,
+    FenceMethod,
+    Node,
+    Quorum,
+    Timing,
+)
+from hacore.config.rhcs.notes import Notes, safe_name, truthy
 
 CMAN_DEFAULT_TOKEN_MS = 10000.0
 
@@ -24,7 +32,7 @@ class ClusterPart:
     two_node: bool = False
     expected_votes: int | None = None
     has_qdisk: bool = False
-    timing: Timing = Timing()
+    timing: Timing = field(default_factory=Timing)
     has_passwords: bool = False
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+from typing import Any
 
 from hacore.config.build_services import complete_operations
 from hacore.config.model import Operation, Resource, Service
@@ -77,7 +78,7 @@ class RmReader:
             return params
         try:
             known = {p.name for p in self.catalogue(agent).parameters}
-        except Exception:
+        except Exception:  # noqa: BLE001 - not installed here: keep every parameter
             return params
         for name in [p for p in params if p not in known]:
             self.notes.add(elem, f"parameter {name}=\"{params.pop(name)}\" not carried over: "
@@ -246,7 +247,7 @@ class RmReader:
             max_restarts=max_restarts, restart_expire_time=expire,
             depend=safe_name(depend.split(":", 1)[-1]) if depend else None,
             depend_mode=depend_mode)  # type: ignore[arg-type]
-        kind_of = lambda r: self.kinds.get(r.name)  # noqa: E731
+        kind_of = lambda r: self.kinds.get(r.name)
         svc = replace(svc, start_order=tuple(start_order(roots, kind_of)),
                       stop_order=tuple(stop_order(roots, kind_of)))
         n.leftovers(elem, SERVICE_NOTES)
