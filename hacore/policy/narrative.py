@@ -73,7 +73,9 @@ def render_session(config: ClusterConfig, before: Snapshot, placing: StepResult,
                    steps: list[StepResult], after: Snapshot, *, from_state: bool,
                    now: float = 0.0) -> str:
     """The whole simulate session as prose."""
-    lines = [f"Cluster {config.name}: {len(config.nodes)} nodes, {len(config.services)} services",
+    n_nodes, n_svcs = len(config.nodes), len(config.services)
+    lines = [f"Cluster {config.name}: {n_nodes} node{'s' * (n_nodes != 1)}, "
+             f"{n_svcs} service{'s' * (n_svcs != 1)}",
              "", "Before:", f"  {membership_line(config, before)}"]
     lines += service_table(config, before)
     lines.append("")
