@@ -74,10 +74,14 @@ def simulate(config_file: str, state_file: str | None, live: bool, steps: tuple[
         parse_step(config, text)
     snapshot = _load_state(state_file) if state_file else None
     if snapshot is not None:
-        for node in snapshot.members:
+        for node in [*snapshot.members, *snapshot.lost]:
             if config.node(node) is None:
-                raise InputError(f"--state {state_file}: member {node!r} is not a node of "
+                raise InputError(f"--state {state_file}: node {node!r} is not a node of "
                                  f"{config_file}")
+        for name in snapshot.services:
+            if config.service(name) is None:
+                raise InputError(f"--state {state_file}: service {name!r} is not a service "
+                                 f"of {config_file}")
     sim = Simulation(config, snapshot)
     before = sim.snap
     placing = StepResult("place")

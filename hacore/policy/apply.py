@@ -123,7 +123,7 @@ class _Builder:
                              stop_failed_on=None if a.state == "disabled" else st.stop_failed_on,
                              avoid=frozenset() if a.state == "disabled" else st.avoid)
             else:
-                st = replace(st, state=a.state, owner=node or st.owner)
+                st = replace(st, state=a.state, owner=st.owner or node)
         elif kind == "stop-subtree":
             assert node is not None and a.target is not None
             self.drop_report(name, node)

@@ -74,8 +74,8 @@ def render_session(config: ClusterConfig, before: Snapshot, placing: StepResult,
                    now: float = 0.0) -> str:
     """The whole simulate session as prose."""
     n_nodes, n_svcs = len(config.nodes), len(config.services)
-    lines = [f"Cluster {config.name}: {n_nodes} node{'s' * (n_nodes != 1)}, "
-             f"{n_svcs} service{'s' * (n_svcs != 1)}",
+    lines = [(f"Cluster {config.name}: {n_nodes} node{'s' * (n_nodes != 1)}, "
+             f"{n_svcs} service{'s' * (n_svcs != 1)}"),
              "", "Before:", f"  {membership_line(config, before)}"]
     lines += service_table(config, before)
     lines.append("")

@@ -111,7 +111,8 @@ class Simulation:
         self.failures: dict[tuple[str, str | None, str | None], int] = {}
 
     def _outcome(self, action: Action) -> bool:
-        kinds = {"start": ("start",), "restart": ("start",), "stop": ("stop",),
+        kinds = {"start": ("start",), "restart": ("start",), "restart-subtree": ("start",),
+                 "stop": ("stop",),
                  "stop-subtree": ("stop",), "fence": ("fence",)}.get(action.kind, ())
         for kind in kinds:
             key = (kind, action.service, action.node)
