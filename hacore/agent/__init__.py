@@ -4,7 +4,7 @@
 """
 
 from hacore.agent.base import Agent, OperationContext
-from hacore.agent.codes import OCF
+from hacore.agent.codes import OCF, lsb_action_to_ocf, lsb_status_to_ocf
 from hacore.agent.hookspec import hookimpl
 from hacore.agent.info import ActionInfo, AgentInfo, ParameterInfo
 from hacore.agent.params import Param
@@ -19,4 +19,5 @@ def describe_agent(name: str, agent_class: str | None = None) -> AgentInfo:
 
 
 __all__ = ["Agent", "OperationContext", "OCF", "hookimpl", "ActionInfo", "AgentInfo",
-           "ParameterInfo", "Param", "Result", "AgentFailure", "describe_agent"]
+           "ParameterInfo", "Param", "Result", "AgentFailure", "describe_agent",
+           "lsb_status_to_ocf", "lsb_action_to_ocf"]

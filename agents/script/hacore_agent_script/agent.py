@@ -8,26 +8,10 @@ import tempfile
 from typing import ClassVar
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
+from hacore.agent import lsb_action_to_ocf as lsb_action_code
+from hacore.agent import lsb_status_to_ocf as lsb_status_code
 
 OUTPUT_TAIL = 400
-
-
-def lsb_status_code(status: int) -> OCF:
-    """LSB ``status``: 0 running; 1, 2, 3 not running; 150/151 Pacemaker's custom codes."""
-    if status == 0:
-        return OCF.SUCCESS
-    if status in (1, 2, 3):
-        return OCF.NOT_RUNNING
-    if status == 150:
-        return OCF.ERR_INSTALLED
-    if status == 151:
-        return OCF.ERR_PERM
-    return OCF.ERR_GENERIC
-
-
-def lsb_action_code(status: int) -> OCF:
-    """LSB ``start``/``stop``: 0..7 mean what OCF's codes mean, anything else is generic."""
-    return OCF(status) if 0 <= status <= 7 else OCF.ERR_GENERIC
 
 
 def run_script(path: str, action: str) -> tuple[int, str]:
