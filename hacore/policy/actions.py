@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 # set-state records a decision without running anything; stop-subtree/restart-subtree act on
 # one independent or non-critical subtree; freeze stops checking (no-quorum policy freeze).
 KINDS = ("fence", "start", "stop", "restart", "set-state", "stop-subtree", "restart-subtree",
-         "freeze")
+         "start-subtree", "freeze")
 
 
 def _plain(text: str) -> str:
@@ -49,7 +49,7 @@ class Action(NamedTuple):
             return f"fence {self.node}"
         if self.kind == "set-state":
             return f"mark {self.service} {self.state}"
-        if self.kind in ("stop-subtree", "restart-subtree"):
+        if self.kind in ("stop-subtree", "restart-subtree", "start-subtree"):
             verb = self.kind.split("-")[0]
             return f"{verb} {', '.join(self.resources)} of {self.service} on {self.node}"
         return f"{self.kind} {self.service} on {self.node}"

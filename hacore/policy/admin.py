@@ -99,7 +99,9 @@ def record_request(config: ClusterConfig, snapshot: Snapshot,
             new = replace(st, intent="disable", target=None)
     elif op == "enable":
         if st.state == "started":
-            return snapshot  # already running: nothing to do
+            if not st.stopped_subtrees:
+                return snapshot  # already running: nothing to do
+            new = replace(st, intent="enable")  # convalesce: start its stopped subtrees
         new = replace(st, state="stopped" if st.owner is None else st.state, intent="enable",
                       target=node, avoid=frozenset(), restarts=(), subtree_restarts={})
     elif op == "relocate":

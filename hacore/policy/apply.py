@@ -139,6 +139,11 @@ class _Builder:
             st = replace(st, subtree_restarts=history)
             if not ok:  # the subtree would not come back: the whole service has failed
                 self.set_report(name, node, Report("failed"))
+        elif kind == "start-subtree":
+            assert node is not None and a.target is not None
+            self.drop_report(name, node)
+            rest = st.stopped_subtrees - {a.target} if ok else st.stopped_subtrees
+            st = replace(st, stopped_subtrees=rest, intent=None, target=None)
         elif kind == "freeze":
             st = replace(st, frozen=True)
         self.services[name] = st

@@ -187,6 +187,13 @@ def _running(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
     if rep is not None and rep.status != "running":
         _failure(rnd, plan, st, owner, rep, out)
         return
+    if st.intent == "enable" and st.stopped_subtrees:
+        for root in sorted(st.stopped_subtrees):
+            sub = plan.subtrees.get(root)
+            if sub is not None:
+                out.append(Action("start-subtree", name, owner, sub.start_resources, target=root,
+                                  why=(R.convalesce, name, owner, root)))
+        return
     if st.intent == "restart":
         out.append(Action("restart", name, owner, plan.start_resources, intent="restart",
                           why=(R.admin_restart, name, owner)))

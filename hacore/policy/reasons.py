@@ -101,6 +101,11 @@ def admin_relocate_stop(name: str, owner: str, target: str | None) -> str:
     return f"stop {name} on {owner}: an administrator asked to relocate it{where}"
 
 
+def convalesce(name: str, owner: str, root: str) -> str:
+    return (f"start subtree {root} of {name} on {owner}: an administrator enabled {name}, "
+            f"which runs partial; its stopped non-critical subtree is started again")
+
+
 def dependency_stop(name: str, owner: str, dep: str) -> str:
     return f"stop {name} on {owner}: it depends on {dep} (hard), which is not running"
 

@@ -16,9 +16,10 @@ from hacore.policy.actions import Action
 from hacore.policy.admin import AdminRequest, RequestRefused, record_request
 from hacore.policy.apply import apply
 from hacore.policy.decide import decide
+from hacore.policy.facts import node_joined, node_lost, with_report
 from hacore.policy.noquorum import no_quorum_actions
-from hacore.policy.quorum import describe_quorum, is_quorate
-from hacore.policy.snapshot import ACTIVE_STATES, LostNode, Report, Snapshot, initial_snapshot
+from hacore.policy.quorum import describe_quorum
+from hacore.policy.snapshot import Report, Snapshot, initial_snapshot
 
 MAX_ROUNDS = 200
 
@@ -112,6 +113,7 @@ class Simulation:
 
     def _outcome(self, action: Action) -> bool:
         kinds = {"start": ("start",), "restart": ("start",), "restart-subtree": ("start",),
+                 "start-subtree": ("start",),
                  "stop": ("stop",),
                  "stop-subtree": ("stop",), "fence": ("fence",)}.get(action.kind, ())
         for kind in kinds:
@@ -151,49 +153,29 @@ class Simulation:
             self.snap = apply(self.config, self.snap, actions, outcomes, now=self.now)
         result.notes.append(f"stopped after {MAX_ROUNDS} rounds: the cluster did not settle")
 
-    def _membership(self, members: dict[str, int], generation: int, **changes: object) -> None:
+    def _seen(self, members: set[str]) -> bool:
         if len(members) == len(self.config.nodes):
             self.seen_all = True
-        quorate = is_quorate(self.config, members, seen_all=self.seen_all)
-        coordinator = min(members, key=[n.name for n in self.config.nodes].index, default=None)
-        self.snap = replace(self.snap, members=members, generation=generation, quorate=quorate,
-                            coordinator=coordinator, **changes)  # type: ignore[arg-type]
+        return self.seen_all
 
     def _fail(self, node: str, result: StepResult) -> None:
         if node not in self.snap.members:
             result.notes.append(f"{node} is not a member; nothing happens")
             return
-        members = {n: g for n, g in self.snap.members.items() if n != node}
-        budget = sum(p.service.stop_budget for p in _plans(self.config)
-                     if self.snap.status(p.name).owner == node)
-        timing = self.config.timing
-        deadline = self.now + timing.node_loss_timeout + budget + timing.self_stop_margin
-        lost = dict(self.snap.lost)
-        lost[node] = LostNode(fenced=False, self_stop_deadline=deadline)
-        reports = {s: {n: r for n, r in by.items() if n != node}
-                   for s, by in self.snap.reports.items()}
-        self._membership(members, self.snap.generation + 1, lost=lost,
-                         reports={s: by for s, by in reports.items() if by})
+        seen = self._seen(set(self.snap.members) - {node})
+        self.snap = node_lost(self.config, self.snap, node, last_heard=self.now, seen_all=seen)
         result.notes.append(f"{node} crashes; the partition left has "
-                            f"{describe_quorum(self.config, members)} and is "
+                            f"{describe_quorum(self.config, self.snap.members)} and is "
                             f"{'quorate' if self.snap.quorate else 'NOT quorate'}")
 
     def _join(self, node: str, result: StepResult) -> None:
         if node in self.snap.members:
             result.notes.append(f"{node} is already a member; nothing happens")
             return
-        generation = self.snap.generation + 1
-        members = dict(self.snap.members)
-        members[node] = generation
-        lost = {n: ln for n, ln in self.snap.lost.items() if n != node}
-        services = dict(self.snap.services)
-        for name, st in services.items():
-            if st.owner == node and st.state in ACTIVE_STATES:
-                services[name] = replace(st, state="stopped", owner=None, last_owner=node,
-                                         stop_failed_on=None)
-        self._membership(members, generation, lost=lost, services=services)
+        seen = self._seen(set(self.snap.members) | {node})
+        self.snap = node_joined(self.config, self.snap, node, seen_all=seen)
         result.notes.append(f"{node} joins with nothing running; the cluster has "
-                            f"{describe_quorum(self.config, members)} and is "
+                            f"{describe_quorum(self.config, self.snap.members)} and is "
                             f"{'quorate' if self.snap.quorate else 'NOT quorate'}")
 
     def step(self, text: str) -> StepResult:
@@ -253,14 +235,4 @@ class Simulation:
         return result
 
     def _report(self, service: str, node: str, report: Report) -> None:
-        reports = dict(self.snap.reports)
-        by_node = dict(reports.get(service, {}))
-        by_node[node] = report
-        reports[service] = by_node
-        self.snap = replace(self.snap, reports=reports)
-
-
-def _plans(config: ClusterConfig):  # type: ignore[no-untyped-def]
-    from hacore.policy.index import index_for
-
-    return index_for(config).plans
+        self.snap = with_report(self.snap, service, node, report)
