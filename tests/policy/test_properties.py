@@ -38,6 +38,10 @@ def configs(draw: Any) -> dict[str, Any]:
                                               "disable"])),
             "max_restarts": draw(st.integers(0, 2)),
             "restart_expire_time": draw(st.sampled_from([0, 30])),
+            "resources": ["r", {"name": "sub", "independent": draw(st.booleans()),
+                                "non_critical": draw(st.booleans()),
+                                "max_restarts": draw(st.integers(0, 1)),
+                                "restart_expire_time": 30}],
         }
         if i and draw(st.integers(0, 4)) == 0:
             services[f"s{i}"]["depend"] = "s0"
@@ -56,7 +60,8 @@ def steps_for(data: dict[str, Any]) -> Any:
     target = st.one_of(st.just(""), node.map(lambda n: f":{n}"))
     return st.lists(st.one_of(
         node.map(lambda n: f"fail:{n}"), node.map(lambda n: f"join:{n}"),
-        svc.map(lambda s: f"svc-fail:{s}"), svc.map(lambda s: f"disable:{s}"),
+        svc.map(lambda s: f"svc-fail:{s}"), svc.map(lambda s: f"svc-fail:{s}:sub"),
+        svc.map(lambda s: f"disable:{s}"),
         st.tuples(svc, target).map(lambda t: f"enable:{t[0]}{t[1]}"),
         st.tuples(svc, target).map(lambda t: f"relocate:{t[0]}{t[1]}"),
         svc.map(lambda s: f"freeze:{s}"), svc.map(lambda s: f"unfreeze:{s}"),
@@ -122,7 +127,7 @@ class World:
             if a.kind == "fence" and ok:
                 assert a.node is not None
                 self.forget_node(a.node)
-            elif a.kind in ("start", "restart") and a.service:
+            elif a.kind in ("start", "restart", "start-subtree", "restart-subtree") and a.service:
                 self.active[a.service].add(a.node)  # type: ignore[arg-type]
             elif a.kind == "stop" and a.service:
                 if ok:
