@@ -60,10 +60,11 @@ def _duplicates(rnd: Round, plan: ServicePlan, st: ServiceStatus,
                 reps: Mapping[str, Report], out: list[Action]) -> bool:
     """S1: the service is active where it should not be. Returns True if actions were added."""
     members = rnd.members
+    order = rnd.ix.node_order
     owner = st.owner if st.state in ACTIVE_STATES and st.owner in members else None
     extra = sorted((n for n, r in reps.items()
                     if r.status == "running" and n in members and n != owner),
-                   key=rnd.ix.node_order.__getitem__)
+                   key=lambda n: (order.get(n, len(order)), n))
     if not extra or st.state == "failed":
         return False
     name = plan.name
@@ -75,10 +76,10 @@ def _duplicates(rnd: Round, plan: ServicePlan, st: ServiceStatus,
     keep = owner
     if keep is None:
         keep = min(extra, key=lambda n: (plan.rank.get(n, len(plan.tiers)),
-                                         rnd.ix.node_order[n]))
+                                         order.get(n, len(order)), n))
         out.append(Action("set-state", name, keep, state="started",
                           why=(R.adopt, name, keep, st.state)))
-    seen = sorted({keep, *extra}, key=rnd.ix.node_order.__getitem__)
+    seen = sorted({keep, *extra}, key=lambda n: (order.get(n, len(order)), n))
     for node in extra:
         if node != keep:
             out.append(Action("stop", name, node, plan.stop_resources,
@@ -106,11 +107,13 @@ def _fence(rnd: Round, node: str, service: str, cause: str, out: list[Action]) -
 def _one(rnd: Round, plan: ServicePlan, st: ServiceStatus,
          reps: Mapping[str, Report] | None, out: list[Action]) -> None:
     state, owner, name = st.state, st.owner, plan.name
-    if state in ("failed", "starting", "stopping", "disabled"):
+    if state in ("failed", "disabled"):
         return
     if owner is not None and owner not in rnd.members:
         _lost_owner(rnd, plan, st, owner, out)
         return
+    if state in ("starting", "stopping"):
+        return  # an operation is in flight; its outcome comes as a new fact
     if st.stop_failed_on is not None:
         node = st.stop_failed_on
         if node in rnd.ix.fenceable:

@@ -148,3 +148,30 @@ def test_failed_stop_on_fenceable_member_fences_it() -> None:
     actions = decide(cfg, snap, 0.0)
     assert _kinds(actions) == [("fence", None, "n1")]
     assert "(S4)" in actions[0].reason
+
+
+def test_service_starting_on_a_lost_node_is_recovered_once_fenced() -> None:
+    """An in-flight start on a node that is then lost and fenced does not block recovery."""
+    cfg = cluster(3)
+    snap = Snapshot(members={"n2": 0, "n3": 0}, generation=1,
+                    lost={"n1": LostNode(fenced=True)},
+                    services={"web": ServiceStatus("starting", "n1", "n1")})
+    assert _kinds(decide(cfg, snap, 0.0)) == [("start", "web", "n2")]
+
+
+def test_in_flight_operation_on_a_member_waits() -> None:
+    """A service starting or stopping on a member gets no new action until the outcome."""
+    cfg = cluster(3)
+    for state in ("starting", "stopping"):
+        snap = Snapshot(members={"n1": 0, "n2": 0, "n3": 0},
+                        services={"web": ServiceStatus(state, "n1", "n1")})
+        assert decide(cfg, snap, 0.0) == []
+
+
+def test_member_unknown_to_the_config_does_not_crash_s1_check() -> None:
+    """A report from a member the config does not know is still handled deterministically."""
+    cfg = cluster(2)
+    snap = Snapshot(members={"n1": 0, "n2": 0, "x9": 0},
+                    services={"web": ServiceStatus("started", "n1", "n1")},
+                    reports={"web": {"x9": Report("running")}})
+    assert _kinds(decide(cfg, snap, 0.0)) == [("stop", "web", "x9")]
