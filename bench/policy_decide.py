@@ -7,7 +7,9 @@ rest free). For each shape:
   steady       every service placed and healthy: decide() finds nothing to do
   node failed  the busiest node is lost and confirmed fenced: decide() recovers its services
 Times are the median of --runs calls on a prebuilt snapshot with the config index warm (its
-one-off build is shown separately); memory is tracemalloc's peak during one call.
+one-off build is shown separately); memory is tracemalloc's peak during one call, and
+"all MiB" the peak of the whole pipeline (config, index, placing everything, recovering the
+busiest node's services) with every snapshot kept alive.
 With --simulate, also times the whole `hacore simulate --config F --step fail:NODE --json`
 process (TOML load, placement, one step, JSON) on the largest shapes.
 
@@ -138,6 +140,18 @@ def measure(cfg: ClusterConfig, snap: Snapshot, runs: int) -> tuple[float, float
     return statistics.median(times), peak / 2**20, len(actions)
 
 
+def whole_pipeline_mib(n_nodes: int, n_resources: int) -> float:
+    """tracemalloc peak (MiB) of config, index, placing from empty, and a node failure."""
+    tracemalloc.start()
+    cfg = make_config(n_nodes, n_resources)
+    steady = settle(cfg, initial_snapshot(cfg))
+    failed, _ = busiest_failed(cfg, steady)
+    settle(cfg, failed)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
 def simulate_process(cfg: ClusterConfig, node: str, runs: int) -> float:
     """Median wall time (s) of the whole `hacore simulate ... --step fail:NODE --json`."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -164,13 +178,15 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     header = (f"{'nodes':>5} {'res':>5} {'svcs':>5} {'index ms':>8} | {'empty ms':>8} {'MiB':>6} "
-              f"| {'steady ms':>9} {'MiB':>6} | {'node-fail ms':>12} {'MiB':>6} {'acts':>5}")
+              f"| {'steady ms':>9} {'MiB':>6} | {'node-fail ms':>12} {'MiB':>6} {'acts':>5} "
+              f"| {'all MiB':>7}")
     if not args.json:
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cpus; median of {args.runs}")
         print(header)
         print("-" * len(header))
     for n in NODES:
         for r in RESOURCES:
+            all_mib = whole_pipeline_mib(n, r)
             cfg = make_config(n, r)
             t0 = time.perf_counter()
             build_index(cfg)
@@ -188,14 +204,15 @@ def main() -> None:
                    "empty_ms": round(empty_ms, 2), "empty_mib": round(empty_mib, 2),
                    "steady_ms": round(steady_ms, 2), "steady_mib": round(steady_mib, 2),
                    "node_fail_ms": round(fail_ms, 2), "node_fail_mib": round(fail_mib, 2),
-                   "node_fail_actions": fail_n}
+                   "node_fail_actions": fail_n, "all_mib": round(all_mib, 2)}
             if args.simulate and r == RESOURCES[-1]:
                 row["simulate_s"] = round(simulate_process(cfg, busiest, 3), 2)
             rows.append(row)
             if not args.json:
                 print(f"{n:>5} {r:>5} {len(cfg.services):>5} {index_ms:>8.1f} | "
                       f"{empty_ms:>8.1f} {empty_mib:>6.2f} | {steady_ms:>9.1f} "
-                      f"{steady_mib:>6.2f} | {fail_ms:>12.1f} {fail_mib:>6.2f} {fail_n:>5}"
+                      f"{steady_mib:>6.2f} | {fail_ms:>12.1f} {fail_mib:>6.2f} {fail_n:>5} "
+                      f"| {all_mib:>7.2f}"
                       + (f"   simulate process {row['simulate_s']:.2f} s"
                          if "simulate_s" in row else ""))
     if args.json:
