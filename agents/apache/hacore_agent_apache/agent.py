@@ -28,7 +28,8 @@ from hacore_agent_apache.instance import (
 )
 
 DEFAULT_SERVER_ROOT = "/etc/apache2"
-POLL = 0.1
+POLL = 0.05
+CONFIG_ERRORS = ("Syntax error", "Configuration error", "AH00526", "AH00534")
 TERM_WAIT = 5.0
 REQUEST_TIMEOUT = 5.0
 
@@ -208,16 +209,20 @@ class Apache(Agent):
         if self._running_pid(inst) is not None:
             return Result.ok("already running")
         self._prepare(inst)
-        status, said = self._run(self._argv(inst, httpd) + ["-t"], inst)
-        if status != 0:
-            raise AgentFailure(OCF.ERR_CONFIGURED, f"httpd -t rejects {inst.config_file}: {said}")
         try:
             os.unlink(inst.pid_file)
         except FileNotFoundError:
             pass
         status, said = self._run(self._argv(inst, httpd) + ["-k", "start"], inst)
         if status != 0:
-            raise AgentFailure(OCF.ERR_GENERIC, f"{httpd} -k start exited {status}: {said}")
+            # httpd checks its configuration before it forks: say so when that is what failed
+            rejected = any(word in said for word in CONFIG_ERRORS)
+            raise AgentFailure(
+                OCF.ERR_CONFIGURED if rejected else OCF.ERR_GENERIC,
+                f"{httpd} rejects {inst.config_file}: {said}"
+                if rejected
+                else f"{httpd} -k start exited {status}: {said}",
+            )
         url = self._url(inst)
         deadline = time.monotonic() + max(1.0, self.context.timeout - 2.0)
         why = "no pid file yet"

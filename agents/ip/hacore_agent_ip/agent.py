@@ -101,7 +101,7 @@ class FloatingAddress(Agent):
             held = find_assigned(ipr, ip)
             if held is None:
                 return Result.not_running(f"{ip} is not assigned here")
-            link = links(ipr).get(held.index)
+            link = links(ipr, held.index).get(held.index)
         if held.flags & IFA_F_DADFAILED:
             return Result.error(
                 OCF.ERR_GENERIC,

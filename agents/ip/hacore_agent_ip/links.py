@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass
 
 from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
 from hacore.agent import OCF, AgentFailure
 
@@ -81,9 +82,14 @@ def parse_address(
     return ip, prefix
 
 
-def links(ipr: IPRoute) -> dict[int, Link]:
+def links(ipr: IPRoute, *indexes: int) -> dict[int, Link]:
+    """Interfaces by index: all of them, or only ``indexes`` (one netlink get each)."""
     out = {}
-    for msg in ipr.get_links():
+    try:
+        messages = ipr.get_links(*indexes)
+    except NetlinkError:  # an index that vanished meanwhile
+        messages = []
+    for msg in messages:
         out[msg["index"]] = Link(
             msg["index"],
             msg.get_attr("IFLA_IFNAME"),
