@@ -7,7 +7,7 @@ shows up as a diff that reads like prose.
 from __future__ import annotations
 
 from hacore.config.model import ClusterConfig
-from hacore.policy.quorum import describe_quorum
+from hacore.policy.quorum import describe_quorum, needed_votes, total_votes
 from hacore.policy.simulation import StepResult
 from hacore.policy.snapshot import Snapshot
 from hacore.policy.why import waiting_reasons
@@ -53,7 +53,10 @@ def membership_line(config: ClusterConfig, snap: Snapshot) -> str:
         extra.append("standby: " + ", ".join(n for n in order if n in snap.standby))
     tail = f" ({'; '.join(extra)})" if extra else ""
     quorum = "quorate" if snap.quorate else "NOT quorate"
-    return f"members {members}{tail}; {quorum}: {describe_quorum(config, snap.members)}"
+    line = f"members {members}{tail}; {quorum}: {describe_quorum(config, snap.members)}"
+    if not snap.quorate and total_votes(config, snap.members) >= needed_votes(config, snap.members):
+        line += " (wait_for_all: every node must have been seen once)"
+    return line
 
 
 def render_result(result: StepResult, title: str) -> list[str]:

@@ -51,9 +51,11 @@ def fence(node: str, service: str, cause: str) -> str:
 def fence_lost(node: str, snap: Snapshot) -> str:
     held = sorted(name for name, st in snap.services.items()
                   if st.owner == node and st.state != "failed")
-    running = f" while running {', '.join(held)}" if held else ""
-    return (f"fence {node}: {node} left the membership{running}; a lost node is fenced before "
-            f"anything it ran is recovered elsewhere (S3)")
+    if not held:
+        return (f"fence {node}: {node} is not a member and not known to be off; it is fenced "
+                "so that nothing it may still run can clash with the cluster (S3)")
+    return (f"fence {node}: {node} left the membership while running {', '.join(held)}; a "
+            "lost node is fenced before anything it ran is recovered elsewhere (S3)")
 
 
 def stop_failed_no_fence(name: str, node: str) -> str:

@@ -111,15 +111,23 @@ _NEW = ServiceStatus()
 
 
 def initial_snapshot(config: ClusterConfig, members: list[str] | None = None) -> Snapshot:
-    """A freshly formed cluster: the given nodes (default all) up, no service evaluated yet."""
+    """A freshly formed cluster: the given nodes (default all) up, no service evaluated yet.
+
+    With ``timing.startup_fencing`` (the default) a configured node that is not a member
+    when the cluster forms counts as lost and unfenced, so it is fenced (CMAN's startup
+    fencing): it might run something from before.
+    """
     names = [n.name for n in config.nodes] if members is None else list(members)
     from hacore.policy.quorum import is_quorate
 
+    absent = [n.name for n in config.nodes if n.name not in names]
+    lost = {name: LostNode() for name in absent} if config.timing.startup_fencing else {}
     return Snapshot(
         members={name: 0 for name in names},
-        quorate=is_quorate(config, names, seen_all=len(set(names)) == len(config.nodes)),
+        quorate=is_quorate(config, names, seen_all=not absent),
         generation=0,
         coordinator=names[0] if names else None,
+        lost=lost,
     )
 
 

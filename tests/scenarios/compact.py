@@ -10,6 +10,7 @@ Scenario files say only what matters to the rule they test:
                     depend, depend_mode, resources = ["vip", {name = "logs", independent = true}]
 
 Or ``config_file = "path"`` (relative to the scenario) to use a real cluster.toml.
+``start_members`` (read by the runner) forms the cluster with only those nodes up.
 """
 
 from __future__ import annotations

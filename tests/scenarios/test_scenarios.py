@@ -11,6 +11,7 @@ import pytest
 
 from hacore.policy.narrative import render_session
 from hacore.policy.simulation import Simulation, StepResult
+from hacore.policy.snapshot import initial_snapshot
 
 from .compact import build_config
 
@@ -23,7 +24,8 @@ def run_scenario(path: Path) -> tuple[str, Simulation, list[StepResult]]:
     """Replay a scenario; return its prose summary, the final simulation and step results."""
     data = tomllib.loads(path.read_text())
     config = build_config(data, base=path.parent)
-    sim = Simulation(config)
+    members = data.get("start_members")
+    sim = Simulation(config, initial_snapshot(config, members) if members else None)
     before = sim.snap
     placing = StepResult("place")
     sim.settle(placing)
