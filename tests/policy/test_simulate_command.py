@@ -94,3 +94,19 @@ def test_bad_state_file_exits_2_naming_the_file(tmp_path: Path) -> None:
     done = run("--config", str(EXAMPLE), "--state", str(state))
     assert done.returncode == 2
     assert f"--state {state}: line 1: not valid JSON" in done.stderr
+
+
+def test_output_does_not_depend_on_hash_seed() -> None:
+    """Two processes with different PYTHONHASHSEED print byte-identical decisions."""
+    import os
+
+    outputs = []
+    for seed in ("1", "2"):
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        done = subprocess.run(
+            [sys.executable, "-m", "hacore.cli.main", "simulate", "--config", str(EXAMPLE),
+             "--step", "fail:n2", "--step", "join:n2", "--step", "svc-fail:web", "--json"],
+            capture_output=True, text=True, timeout=120, check=False, env=env)
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout)
+    assert outputs[0] == outputs[1]
