@@ -33,7 +33,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends $packages >/dev/null
+apt-get install -y -qq $packages >/dev/null
 if [ "$created_policy" = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi
 
 /usr/bin/python3 -m venv "$prefix"

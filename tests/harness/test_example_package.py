@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import subprocess
+import site
 import sys
 from pathlib import Path
 
@@ -28,6 +29,11 @@ def test_example_installs_in_a_venv_and_passes_the_harness(tmp_path):
     venv = tmp_path / "venv"
     assert run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)]).returncode == 0
     python = str(venv / "bin" / "python")
+    # When hacore itself lives in a venv, --system-site-packages reaches the base Python's
+    # packages, not hacore's: point the new venv at this interpreter's site-packages too.
+    new_site = run([python, "-c", "import site; print(site.getsitepackages()[0])"]).stdout.strip()
+    lines = [f"import site; site.addsitedir({path!r})" for path in site.getsitepackages()]
+    (Path(new_site) / "hacore-parent.pth").write_text("\n".join(lines) + "\n")
     before = run([python, "-m", "hacore.cli.agent_tool", "test", "pidfile-daemon"])
     assert before.returncode == 2 and "no agent named 'pidfile-daemon'" in before.stderr
 
