@@ -329,8 +329,16 @@ class Cluster:
 
     @staticmethod
     def resume(pid: int) -> None:
-        """SIGCONT a paused process."""
+        """SIGCONT a paused process (and the nsenter that started it, which stopped with it)."""
         os.kill(pid, signal.SIGCONT)
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                ppid = int(next(line for line in f if line.startswith("PPid:")).split()[1])
+            with open(f"/proc/{ppid}/comm") as f:
+                if f.read().strip() == "nsenter":
+                    os.kill(ppid, signal.SIGCONT)
+        except (OSError, StopIteration, ValueError):
+            pass
 
     # -- network faults -------------------------------------------------------------------------
 
@@ -376,6 +384,8 @@ class Cluster:
         ``delay`` (seconds) needs the kernel's sch_netem, missing on many CI kernels; the
         testbed raises OperationFailed when asked for a delay it cannot make.
         """
+        if not 0 <= loss <= 100:
+            raise ValueError(f"loss={loss}: a percentage from 0 to 100")
         if delay:
             raise OperationFailed("netem delay: this kernel has no sch_netem; only loss is available")
         with self.lock:

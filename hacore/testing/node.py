@@ -7,6 +7,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -68,6 +69,7 @@ class Node:
         self.pid1: int | None = None
         self.boots = 0
         self._holder: subprocess.Popen[bytes] | None = None
+        self._entered: list[subprocess.Popen[Any]] = []
         for key in NODE_DIRS:
             (self.base / key).mkdir(parents=True, exist_ok=True)
 
@@ -167,11 +169,24 @@ class Node:
             except subprocess.TimeoutExpired:
                 if time.monotonic() > deadline:
                     raise OperationFailed(f"node {self.name}: holder {holder.pid} survived SIGKILL")
+        self._wake_entered()
         for stream in (holder.stdin, holder.stdout):
             if stream is not None and not stream.closed:
                 stream.close()
         self._holder = None
         self.pid1 = None
+
+    def _wake_entered(self) -> None:
+        # nsenter stops itself when its child is stopped (SIGSTOP) and waits for SIGCONT;
+        # a stopped nsenter never reaps its dead child, which keeps the PID namespace
+        # (and PID 1's exit) alive. Continue every nsenter we started so it reaps.
+        for proc in self._entered:
+            if proc.poll() is None:
+                try:
+                    os.kill(proc.pid, signal.SIGCONT)
+                except ProcessLookupError:
+                    pass
+        self._entered = [p for p in self._entered if p.poll() is None]
 
     # -- looking inside ---------------------------------------------------------------------
 
@@ -212,14 +227,31 @@ class Node:
         Example: ``node.run(["ip", "-br", "addr"]).stdout``. Raises ``CalledProcessError``
         when ``check`` and the exit code is not 0.
         """
-        kw.setdefault("capture_output", "stdout" not in kw and "stderr" not in kw)
+        capture = kw.pop("capture_output", "stdout" not in kw and "stderr" not in kw)
+        if capture:
+            kw["stdout"] = kw["stderr"] = subprocess.PIPE
         kw.setdefault("text", True)
-        return subprocess.run(self.command(argv), check=check, timeout=timeout, **kw)
+        given = kw.pop("input", None)
+        if given is not None:
+            kw["stdin"] = subprocess.PIPE
+        with self.popen(argv, **kw) as proc:
+            try:
+                out, err = proc.communicate(given, timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+        if check:
+            done.check_returncode()
+        return done
 
     def popen(self, argv: Sequence[str], **kw: Any) -> subprocess.Popen[Any]:
         """Start ``argv`` inside the node; the returned Popen's pid is nsenter's (host side)."""
         kw.setdefault("start_new_session", True)
-        return subprocess.Popen(self.command(argv), **kw)
+        proc = subprocess.Popen(self.command(argv), **kw)
+        self._entered = [p for p in self._entered if p.poll() is None] + [proc]
+        return proc
 
     def in_netns(self) -> AbstractContextManager[None]:
         """Context manager: the calling thread runs in the node's network namespace only."""

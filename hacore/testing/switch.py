@@ -43,7 +43,9 @@ class SwitchRules:
             "    type filter hook forward priority 0; policy accept;",
         ]
         for port, percent in sorted(self.loss.items()):
-            if percent > 0:
+            if percent >= 100:
+                lines.append(f'    iifname "{port}" drop')
+            elif percent > 0:
                 lines.append(f'    iifname "{port}" numgen random mod 10000 < {int(percent * 100)} drop')
         if self.blocked:
             lines.append("    ether type arp accept")
