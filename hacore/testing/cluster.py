@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import atexit
 import itertools
+import logging
 import os
 import shutil
 import signal
@@ -28,7 +29,7 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any
+from typing import Any, Self
 
 from hacore.errors import OperationFailed
 from hacore.testing import netns as netns_tools
@@ -37,6 +38,7 @@ from hacore.testing.control import ControlServer
 from hacore.testing.node import Node
 from hacore.testing.switch import SwitchRules
 
+_log = logging.getLogger(__name__)
 _COUNTER = itertools.count(1)
 _LIVE: set[Cluster] = set()
 _PREVIOUS_SIGTERM: Any = None
@@ -48,7 +50,7 @@ def _close_live_clusters() -> None:
         try:
             cluster.close()
         except Exception:  # noqa: BLE001 - best effort at exit; the leak check reports leftovers
-            pass
+            _log.exception("testbed %s: cleanup at exit failed", cluster.prefix)
 
 
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -79,7 +81,7 @@ def missing_prerequisites() -> str | None:
         cgroup2_root()
     except OperationFailed as exc:
         return str(exc)
-    if subprocess.run(["ip", "netns", "list"], capture_output=True).returncode != 0:
+    if subprocess.run(["ip", "netns", "list"], capture_output=True, check=False).returncode != 0:
         return "'ip netns' does not work here"
     return None
 
@@ -143,7 +145,7 @@ class Cluster:
 
     # -- life cycle ---------------------------------------------------------------------------
 
-    def __enter__(self) -> Cluster:
+    def __enter__(self) -> Self:
         self.start()
         return self
 

@@ -10,6 +10,7 @@ host, so a fence agent run inside a node reaches it at the same path.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socketserver
 import threading
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from hacore.testing.cluster import Cluster
+
+_log = logging.getLogger(__name__)
 
 
 def answer(cluster: Cluster, request: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +46,7 @@ def answer(cluster: Cluster, request: dict[str, Any]) -> dict[str, Any]:
             try:
                 cluster.boot(node)
             except Exception:  # noqa: BLE001 - reboot succeeds when the off part did
-                pass
+                _log.exception("testbed: power on of %s after reboot failed", node.name)
     elif op != "status":
         return {"ok": False, "error": f"unknown op '{op}' (valid: status off on reboot list monitor)"}
     return {"ok": True, "state": "on" if node.up else "off"}

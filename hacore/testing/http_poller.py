@@ -13,6 +13,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass
+from typing import Self
 from urllib.parse import urlsplit
 
 from hacore.testing.netns import in_netns
@@ -55,7 +56,7 @@ class HttpPoller:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hacore-http-poller", daemon=True)
 
-    def __enter__(self) -> HttpPoller:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -29,7 +29,6 @@ import psutil
 
 from hacore.testing.cgroups import cgroup2_root
 
-
 _TESTBED_PREFIX = re.compile(r"\btb(\d+)x\d+\b")
 
 

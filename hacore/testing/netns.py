@@ -61,7 +61,7 @@ def call_in_netns(path: str, fn: Callable[[], T]) -> T:
         try:
             with in_netns(path):
                 box["value"] = fn()
-        except BaseException as exc:  # handed to the caller's thread
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             box["error"] = exc
 
     thread = threading.Thread(target=body, name="hacore-netns-call", daemon=True)
@@ -122,7 +122,8 @@ def ip_batch(
         return
     argv = ["ip", "-force"] + (["-n", netns] if netns else []) + ["-batch", "-"]
     proc = subprocess.run(
-        argv, input="\n".join(commands) + "\n", capture_output=True, text=True, timeout=timeout
+        argv, input="\n".join(commands) + "\n", capture_output=True, text=True, timeout=timeout,
+        check=False,
     )
     if proc.returncode != 0 and check:
         raise OperationFailed(

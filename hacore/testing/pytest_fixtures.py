@@ -44,9 +44,8 @@ def cluster_fixture(nodes: int = 3, check_leaks: bool = True, **kw: Any) -> Call
     def testbed_cluster() -> Iterator[Cluster]:
         skip_unless_testbed()
         if check_leaks:
-            with leak_check():
-                with Cluster(nodes=nodes, **kw) as cluster:
-                    yield cluster
+            with leak_check(), Cluster(nodes=nodes, **kw) as cluster:
+                yield cluster
         else:
             with Cluster(nodes=nodes, **kw) as cluster:
                 yield cluster

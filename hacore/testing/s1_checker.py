@@ -8,6 +8,7 @@ Whenever two or more nodes hold the same thing in one sample, that is a violatio
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -15,13 +16,15 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from hacore.testing.node import Node, pid_ns_inode, read_cmdline
 from hacore.testing.rtnl import RtnlReader
 
 if TYPE_CHECKING:
     from hacore.testing.cluster import Cluster
+
+_log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Violation:
@@ -67,7 +70,7 @@ class S1Checker:
         self._thread = threading.Thread(target=self._loop, name="hacore-s1-checker", daemon=True)
         self._netlink: dict[str, tuple[int, RtnlReader]] = {}
 
-    def __enter__(self) -> S1Checker:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -92,7 +95,7 @@ class S1Checker:
             try:
                 self.sample()
             except Exception:  # noqa: BLE001 - a node changing under us; next sample retries
-                pass
+                _log.debug("S1 sample failed", exc_info=True)
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def _addresses_of(self, node: Node) -> set[str]:
@@ -131,6 +134,7 @@ class S1Checker:
                         for watched in self.mounts & {source, target}:
                             holders[("mount", watched)].add(node.name)
             except Exception:  # noqa: BLE001 - node died while sampled
+                _log.debug("S1 sample of %s failed", node.name, exc_info=True)
                 continue
         if self.processes:
             by_ns = {pid_ns_inode(n.pid1): n for n in live if n.pid1}

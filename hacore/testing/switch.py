@@ -59,7 +59,7 @@ class SwitchRules:
         """Load the rules into the switch namespace."""
         proc = subprocess.run(
             ["nsenter", f"--net=/run/netns/{switch_netns}", "nft", "-f", "-"],
-            input=self.render(), capture_output=True, text=True, timeout=30,
+            input=self.render(), capture_output=True, text=True, timeout=30, check=False,
         )
         if proc.returncode != 0:
             raise OperationFailed(f"nft on the testbed switch failed: {proc.stderr.strip()}")

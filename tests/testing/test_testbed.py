@@ -25,6 +25,12 @@ def c(testbed_cluster):
     restore(testbed_cluster)
 
 
+def state(pid):
+    """The one-letter state of a process (R, S, T, Z...)."""
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+
+
 def wait_until(predicate, timeout=10.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,8 +89,7 @@ def test_crash_kills_every_process_of_the_node(c):
     c.crash(n2)
     assert not n2.up
     assert sleeper.wait(timeout=10) != 0
-    assert all(not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
-               for pid in victims)
+    assert all(not os.path.exists(f"/proc/{pid}") or state(pid) == "Z" for pid in victims)
     assert not os.path.exists(n2.netns_path)
 
 
@@ -92,8 +97,9 @@ def test_reboot_leaves_no_address_mount_or_run_file_but_keeps_disk(c):
     """After a reboot the node has no extra address, mount or /run file; /var/lib/hacore stays."""
     n1 = c.nodes[0]
     extra = c.free_address(1)
-    n1.run(["sh", "-c", f"ip addr add {extra}/24 dev eth0 && mkdir -p /run/x && "
-            "mount -t tmpfs none /run/x && echo kept > /var/lib/hacore/disk && echo gone > /run/file"])
+    n1.run(["sh", "-c", (f"ip addr add {extra}/24 dev eth0 && mkdir -p /run/x && "
+                         "mount -t tmpfs none /run/x && echo kept > /var/lib/hacore/disk && "
+                         "echo gone > /run/file")])
     assert any(target == "/run/x" for _, target, _ in n1.mounts())
     boots = n1.boots
     c.reboot(n1)
@@ -108,8 +114,8 @@ def test_reboot_leaves_no_address_mount_or_run_file_but_keeps_disk(c):
 def test_shutdown_terminates_processes_before_power_off(c):
     """A clean shutdown sends SIGTERM first: a trap handler gets to write its file."""
     n3 = c.nodes[2]
-    n3.popen(["sh", "-c", "trap 'echo bye > /var/lib/hacore/term; exit 0' TERM; "
-              "echo up > /var/lib/hacore/started; while :; do sleep 0.05; done"])
+    n3.popen(["sh", "-c", ("trap 'echo bye > /var/lib/hacore/term; exit 0' TERM; "
+                           "echo up > /var/lib/hacore/started; while :; do sleep 0.05; done")])
     assert wait_until(lambda: (n3.state_dir / "started").exists())
     c.shutdown(n3)
     assert not n3.up
@@ -139,7 +145,7 @@ def test_oneway_partition_drops_one_direction_only(c):
 
 def test_cut_is_not_transitive(c):
     """cut(n1, n3) breaks n1-n3 while n2 still reaches both."""
-    n1, n2, n3 = c.nodes
+    n1, _, n3 = c.nodes
     c.cut(n1, n3)
     got = reachability(c)
     assert {pair for pair, ok in got.items() if not ok} == {("n1", "n3"), ("n3", "n1")}
@@ -148,7 +154,7 @@ def test_cut_is_not_transitive(c):
 
 def test_netem_loss_applies_and_delay_is_refused_without_sch_netem(c):
     """loss=100 silences a node's sends, loss=0 restores them; delay raises (no sch_netem here)."""
-    n1, n2, _ = c.nodes
+    n1, n2 = c.nodes[:2]
     c.netem(n1, loss=100)
     assert not n1.ping(n2.address, 0.5)
     c.netem(n1, loss=0)
@@ -187,9 +193,9 @@ def test_pause_stops_one_process(c):
     assert wait_until(lambda: n1.find_pids(r"^sleep 999$"))
     pid = n1.find_pids(r"^sleep 999$")[0]
     c.pause(pid)
-    assert wait_until(lambda: open(f"/proc/{pid}/stat").read().split()[2] == "T")
+    assert wait_until(lambda: state(pid) == "T")
     c.resume(pid)
-    assert wait_until(lambda: open(f"/proc/{pid}/stat").read().split()[2] == "S")
+    assert wait_until(lambda: state(pid) == "S")
 
 
 def test_pyroute2_runs_inside_a_node_network_namespace(c):
@@ -211,7 +217,7 @@ def fence(c, node_from, **opts):
     text = "".join(f"{k}={v}\n" for k, v in opts.items()) + f"testbed_socket={c.control_socket}\n"
     argv = [sys.executable, "-m", "hacore.testing.fence_testbed"]
     if node_from is None:
-        return subprocess.run(argv, input=text, capture_output=True, text=True, timeout=60)
+        return subprocess.run(argv, input=text, capture_output=True, text=True, timeout=60, check=False)
     return node_from.run(argv, input=text, check=False, timeout=60)
 
 
@@ -258,7 +264,7 @@ def test_s1_checker_catches_a_duplicated_address_and_process(c):
         assert wait_until(lambda: any(v.kind == "process" for v in s1.violations))
     address = [v for v in s1.violations if v.kind == "address"]
     assert address and all(v.nodes == ("n1", "n2") for v in address)
-    assert [v.nodes for v in s1.violations if v.kind == "process"][0] == ("n1", "n3")
+    assert next(v.nodes for v in s1.violations if v.kind == "process") == ("n1", "n3")
     assert s1.samples >= 3
 
 
@@ -307,9 +313,8 @@ def test_leak_check_catches_a_leaked_namespace(c):
     """A network namespace made inside the check and not removed fails it, by name."""
     name = f"{c.prefix}-leak"
     try:
-        with pytest.raises(LeakError, match=name):
-            with leak_check(settle=0.2):
-                subprocess.run(["ip", "netns", "add", name], check=True)
+        with pytest.raises(LeakError, match=name), leak_check(settle=0.2):
+            subprocess.run(["ip", "netns", "add", name], check=True)
     finally:
         subprocess.run(["ip", "netns", "del", name], check=False)
     with leak_check(settle=0.2):
