@@ -13,7 +13,7 @@ Public API::
 See docs/testbed.md.
 """
 
-from hacore.testing.cluster import Client, Cluster, missing_prerequisites
+from hacore.testing.cluster import Client, Cluster, missing_prerequisites, remove_stale_testbeds
 from hacore.testing.http_poller import HttpPoller, Sample
 from hacore.testing.leaks import HostSnapshot, LeakError, leak_check
 from hacore.testing.netns import in_netns, ping
@@ -22,5 +22,5 @@ from hacore.testing.s1_checker import S1Checker, Violation
 
 __all__ = [
     "Client", "Cluster", "HostSnapshot", "HttpPoller", "LeakError", "Node", "S1Checker", "Sample",
-    "Violation", "in_netns", "leak_check", "missing_prerequisites", "ping",
+    "Violation", "in_netns", "leak_check", "missing_prerequisites", "ping", "remove_stale_testbeds",
 ]

@@ -20,6 +20,7 @@ import atexit
 import itertools
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -86,6 +87,40 @@ def missing_prerequisites() -> str | None:
     return None
 
 
+_STALE = re.compile(r"^(?:hacore-testbed-)?tb(\d+)x\d+[-]?")
+
+
+def _owner_gone(name: str) -> bool:
+    match = _STALE.match(name)
+    return bool(match) and not os.path.exists(f"/proc/{match.group(1)}")
+
+
+def remove_stale_testbeds(base_parent: str = "/var/tmp") -> list[str]:
+    """Remove what testbeds of dead processes left (their process got SIGKILL).
+
+    Their nodes are already dead (PID 1 exits when the testbed's process does); left are
+    namespace names, empty cgroups and directories, recognised by the default prefix
+    ``tb<pid>x<n>`` of a PID that no longer exists. Kills nothing. Returns what it removed.
+    """
+    removed: list[str] = []
+    names = [n for n in (os.listdir("/run/netns") if os.path.isdir("/run/netns") else []) if _owner_gone(n)]
+    netns_tools.ip_batch([f"netns del {n}" for n in names], check=False)
+    removed += names
+    for group in cgroup2_root().glob("hacore-testbed-tb*"):
+        if _owner_gone(group.name):
+            for child in [p for p in group.iterdir() if p.is_dir()] + [group]:
+                try:
+                    child.rmdir()
+                    removed.append(str(child))
+                except OSError:
+                    _log.warning("stale testbed cgroup %s still has processes; left alone", child)
+    for directory in Path(base_parent).glob("hacore-testbed-tb*"):
+        if _owner_gone(directory.name):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed.append(str(directory))
+    return removed
+
+
 class Client:
     """The client namespace: a machine on the same switch that plays the users."""
 
@@ -115,8 +150,9 @@ class Client:
 class Cluster:
     """N nodes, a switch and a client namespace; a context manager that always cleans up.
 
-    ``nodes``: how many nodes (n1..nN). ``prefix``: namespace name prefix (default: unique
-    per process and cluster). ``base_dir``: where the per-run directory is made (default
+    ``nodes``: how many nodes (n1..nN). ``prefix``: namespace name prefix (default
+    ``tb<pid>x<n>``, unique per process and cluster, which lets ``remove_stale_testbeds``
+    recognise leftovers of a killed run). ``base_dir``: where the per-run directory is made (default
     /var/tmp; it must not be under /tmp, /run, /etc/hacore or /var/lib/hacore, which nodes
     replace with their own).
     """
@@ -125,7 +161,7 @@ class Cluster:
         if not 1 <= nodes <= 99:
             raise ValueError(f"nodes={nodes}: a testbed has 1 to 99 nodes")
         serial = next(_COUNTER)
-        self.prefix = prefix or f"tb{os.getpid() % 100000}x{serial}"
+        self.prefix = prefix or f"tb{os.getpid()}x{serial}"
         octet = self._octet = (os.getpid() * 7 + serial * 37) % 200 + 30
         self.subnet = f"10.77.{octet}.0/24"
         self.subnet6 = f"fd77:0:0:{octet:x}::/64"
@@ -178,6 +214,7 @@ class Cluster:
         if why:
             raise OperationFailed(f"cannot build a testbed: {why}")
         _install_cleanup_hooks()
+        remove_stale_testbeds(self._base_parent)
         _LIVE.add(self)
         try:
             self.base = Path(tempfile.mkdtemp(prefix=f"hacore-testbed-{self.prefix}-", dir=self._base_parent))

@@ -34,7 +34,7 @@ _TESTBED_PREFIX = re.compile(r"\btb(\d+)x\d+\b")
 
 def _foreign(item: str) -> bool:
     """True when ``item`` names a default-prefixed testbed of another process."""
-    own = str(os.getpid() % 100000)
+    own = str(os.getpid())
     return any(m.group(1) != own for m in _TESTBED_PREFIX.finditer(item))
 
 

@@ -262,10 +262,27 @@ def test_s1_checker_catches_a_duplicated_address_and_process(c):
         n1.popen(["sleep", "4242"])
         n3.popen(["sleep", "4242"])
         assert wait_until(lambda: any(v.kind == "process" for v in s1.violations))
+    for node in (n1, n2):
+        node.run(["ip", "addr", "del", f"{shared}/24", "dev", "eth0"])
     address = [v for v in s1.violations if v.kind == "address"]
     assert address and all(v.nodes == ("n1", "n2") for v in address)
     assert next(v.nodes for v in s1.violations if v.kind == "process") == ("n1", "n3")
     assert s1.samples >= 3
+
+
+def test_s1_checker_catches_one_file_system_mounted_twice(c):
+    """Two nodes mounting the watched file system at once is a violation naming both."""
+    _, n2, n3 = c.nodes
+    with c.s1_checker(addresses=[], mounts=["s1disk"]) as s1:
+        for node in (n2, n3):
+            node.run(["sh", "-c", "mkdir -p /run/s1 && mount -t tmpfs s1disk /run/s1"])
+        assert wait_until(lambda: any(v.kind == "mount" for v in s1.violations))
+        n3.run(["umount", "/run/s1"])
+        time.sleep(0.3)
+        count = len(s1.violations)
+        time.sleep(0.3)
+        assert len(s1.violations) == count
+    assert {v.nodes for v in s1.violations} == {("n2", "n3")}
 
 
 def test_s1_checker_ignores_an_address_on_a_node_whose_link_is_down(c):
