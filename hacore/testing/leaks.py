@@ -111,7 +111,7 @@ def _cgroups() -> frozenset[str]:
     found = set()
     for dirpath, dirnames, _ in os.walk(root):
         depth = Path(dirpath).relative_to(root).parts
-        if len(depth) >= 3:
+        if len(depth) >= 4:
             dirnames[:] = []
         for name in dirnames:
             found.add(str(Path(dirpath, name).relative_to(root)))
@@ -137,11 +137,16 @@ class HostSnapshot:
     def take(cls) -> HostSnapshot:
         return cls(_netns_names(), _mounts(), _loops(), _processes(), _cgroups(), _host_links())
 
-    def left_since(self, before: HostSnapshot) -> dict[str, list[str]]:
-        """What this snapshot holds that ``before`` did not, per category (empty: no leak)."""
+    def left_since(self, before: HostSnapshot, all_cgroups: bool = False) -> dict[str, list[str]]:
+        """What this snapshot holds that ``before`` did not, per category (empty: no leak).
+
+        Unless ``all_cgroups``, only cgroups of testbeds (hacore-testbed-*) count.
+        """
         extra = {}
         for f in fields(self):
             new = sorted(x for x in getattr(self, f.name) - getattr(before, f.name) if not _foreign(x))
+            if f.name == "cgroups" and not all_cgroups:
+                new = [x for x in new if x.startswith("hacore-testbed-")]
             if new:
                 extra[f.name] = new
         return extra
@@ -152,16 +157,19 @@ def report(extra: dict[str, list[str]]) -> str:
 
 
 @contextmanager
-def leak_check(settle: float = 5.0) -> Iterator[HostSnapshot]:
+def leak_check(settle: float = 5.0, all_cgroups: bool = False) -> Iterator[HostSnapshot]:
     """Fail (LeakError) when the body leaves anything behind; waits up to ``settle`` s first.
 
-    Yields the snapshot taken before the body ran.
+    Cgroups count only below the testbed's groups (hacore-testbed-*; a node's own
+    components make theirs there) unless ``all_cgroups``: other programs on a shared
+    machine create and remove groups of their own all the time. Yields the snapshot
+    taken before the body ran.
     """
     before = HostSnapshot.take()
     yield before
     deadline = time.monotonic() + settle
     while True:
-        extra = HostSnapshot.take().left_since(before)
+        extra = HostSnapshot.take().left_since(before, all_cgroups)
         if not extra or time.monotonic() > deadline:
             break
         time.sleep(0.05)
