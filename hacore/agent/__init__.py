@@ -18,6 +18,18 @@ def describe_agent(name: str, agent_class: str | None = None) -> AgentInfo:
     return _describe(name, agent_class)
 
 
-__all__ = ["Agent", "OperationContext", "OCF", "hookimpl", "ActionInfo", "AgentInfo",
-           "ParameterInfo", "Param", "Result", "AgentFailure", "describe_agent",
-           "lsb_status_to_ocf", "lsb_action_to_ocf"]
+__all__ = [
+    "OCF",
+    "ActionInfo",
+    "Agent",
+    "AgentFailure",
+    "AgentInfo",
+    "OperationContext",
+    "Param",
+    "ParameterInfo",
+    "Result",
+    "describe_agent",
+    "hookimpl",
+    "lsb_action_to_ocf",
+    "lsb_status_to_ocf",
+]

@@ -9,8 +9,15 @@ from pathlib import Path
 from hacore.agent.info import AgentInfo
 from hacore.agent.metadata import native_info
 from hacore.agent.registry import NativeAgent, installed_agents
-from hacore.agent.scripts import (INIT_DIR, ScriptAgent, is_executable_file, lsb_info, ocf_root,
-                                  quick_ocf_shortdesc, read_lsb_header)
+from hacore.agent.scripts import (
+    INIT_DIR,
+    ScriptAgent,
+    is_executable_file,
+    lsb_info,
+    ocf_root,
+    quick_ocf_shortdesc,
+    read_lsb_header,
+)
 from hacore.errors import AgentNotFound, InputError
 
 AgentHandle = NativeAgent | ScriptAgent

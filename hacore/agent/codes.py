@@ -25,7 +25,7 @@ class OCF(IntEnum):
     FAILED_MASTER = 9
 
     @classmethod
-    def from_exit(cls, status: int) -> "OCF":
+    def from_exit(cls, status: int) -> OCF:
         """The code an OCF script's exit status means; unknown statuses are generic errors."""
         try:
             return cls(status)

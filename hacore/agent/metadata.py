@@ -34,7 +34,7 @@ def parse_duration(text: str) -> float:
 def format_duration(seconds: float) -> str:
     if seconds == int(seconds):
         return f"{int(seconds)}s"
-    return f"{int(round(seconds * 1000))}ms"
+    return f"{round(seconds * 1000)}ms"
 
 
 def _desc(parent: Element, tag: str, text: str) -> None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
-from typing import Iterable
 
 import pluggy
 
@@ -81,7 +81,7 @@ class AgentRegistry:
         for impl in impls:
             try:
                 impl.function(register=lambda cls: self.register_class(cls, distribution))
-            except Exception as exc:  # a plugin's own bug must not stop the others
+            except Exception as exc:  # noqa: BLE001 - a plugin's own bug must not stop the others
                 self.problems.append(PluginProblem(
                     distribution, None, f"hacore_register_agents raised {type(exc).__name__}: {exc}"))
 
@@ -119,7 +119,7 @@ def check_agent_class(cls: object) -> str | None:
 
     try:
         native_metadata(cls)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever a plugin's schema does wrong is refused
         return f"its meta-data cannot be generated: {exc}"
     return None
 
@@ -146,7 +146,7 @@ def load_registry() -> AgentRegistry:
         seen.add((entry_point.value, distribution))
         try:
             module = entry_point.load()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - one broken plugin never stops the others
             registry.problems.append(PluginProblem(
                 distribution, None, f"importing {entry_point.value} failed: {type(exc).__name__}: {exc}"))
             continue

@@ -19,15 +19,15 @@ class Result:
     reason: str = ""
 
     @classmethod
-    def ok(cls, reason: str = "") -> "Result":
+    def ok(cls, reason: str = "") -> Result:
         return cls(OCF.SUCCESS, reason)
 
     @classmethod
-    def not_running(cls, reason: str = "") -> "Result":
+    def not_running(cls, reason: str = "") -> Result:
         return cls(OCF.NOT_RUNNING, reason)
 
     @classmethod
-    def error(cls, code: OCF = OCF.ERR_GENERIC, reason: str = "") -> "Result":
+    def error(cls, code: OCF = OCF.ERR_GENERIC, reason: str = "") -> Result:
         return cls(OCF(code), reason)
 
     @property

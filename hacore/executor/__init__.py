@@ -41,4 +41,4 @@ def run_metadata(handle: ScriptAgent, timeout: float = 10.0) -> AgentInfo:
                           origin=handle.path)
 
 
-__all__ = ["OperationRequest", "OperationResult", "run_operation", "run_metadata", "cgroup_tree"]
+__all__ = ["OperationRequest", "OperationResult", "cgroup_tree", "run_metadata", "run_operation"]

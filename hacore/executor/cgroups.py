@@ -12,8 +12,8 @@ from __future__ import annotations
 import ctypes
 import itertools
 import os
-import struct
 import re
+import struct
 import time
 from pathlib import Path
 
@@ -64,7 +64,7 @@ class CgroupTree:
         self.base = base
 
     @classmethod
-    def discover(cls) -> "CgroupTree":
+    def discover(cls) -> CgroupTree:
         mount = cgroup2_mount()
         if mount is None:
             return cls(None)

@@ -41,7 +41,7 @@ def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str
     _bind_std_streams()
     try:
         result = _call(cls, action, raw, instance, ctx)
-    except BaseException as exc:  # anything the agent raises becomes a failed operation
+    except BaseException as exc:  # noqa: BLE001 - anything an agent raises is a failed operation
         traceback.print_exc()
         result = Result(OCF.ERR_GENERIC, f"agent {cls.name} raised {type(exc).__name__}: {exc}")
     try:
@@ -58,7 +58,7 @@ def _bind_std_streams() -> None:
         stream = getattr(sys, name)
         try:
             bound = stream is not None and stream.fileno() == fd
-        except Exception:
+        except Exception:  # noqa: BLE001 - a replaced stream (pytest's capture) may raise anything
             bound = False
         if not bound:
             setattr(sys, name, os.fdopen(fd, "w", buffering=1, closefd=False))

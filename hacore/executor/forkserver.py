@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import threading
+from typing import Self
 
 from hacore.agent.codes import OCF
 from hacore.errors import HacoreError
@@ -40,7 +41,7 @@ class ForkServer:
         self._process: subprocess.Popen | None = None
         self._reader: threading.Thread | None = None
 
-    def start(self) -> "ForkServer":
+    def start(self) -> Self:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._process = subprocess.Popen(
             [sys.executable, "-m", "hacore.executor.helper", str(theirs.fileno()), *self._plugins],
@@ -123,7 +124,7 @@ class ForkServer:
                 self._process.wait(timeout=10)
             self._process = None
 
-    def __enter__(self) -> "ForkServer":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -88,7 +88,7 @@ class ForkServerLoop:
             except HacoreError as exc:
                 self._reply(request_id, OperationResult(request.action, OCF.ERR_INSTALLED, str(exc)))
                 continue
-            except Exception as exc:  # the helper survives anything one operation does
+            except Exception as exc:  # noqa: BLE001 - the helper survives anything one operation does
                 self._reply(request_id, OperationResult(request.action, OCF.ERR_GENERIC,
                                                         f"could not start the operation: {exc}"))
                 continue

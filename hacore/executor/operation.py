@@ -27,7 +27,7 @@ class OperationRequest:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "OperationRequest":
+    def from_dict(cls, data: dict) -> OperationRequest:
         return cls(**data)
 
 
@@ -60,7 +60,7 @@ class OperationResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "OperationResult":
+    def from_dict(cls, data: dict) -> OperationResult:
         data = dict(data)
         data.pop("result", None)
         data["code"] = OCF.from_exit(int(data["code"]))

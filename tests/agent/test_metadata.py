@@ -1,5 +1,7 @@
 """OCF meta-data: generated from native agents, parsed from scripts, hostile XML refused."""
 
+from typing import ClassVar
+
 import pytest
 
 from hacore.agent import Agent, Param, Result
@@ -11,7 +13,7 @@ class Web(Agent):
     shortdesc = "A web server"
     parameters = (Param("port", "TCP port", type="integer", default=80),
                   Param("root", "document root", required=True))
-    timeouts = {"start": 40}
+    timeouts: ClassVar[dict[str, float]] = {"start": 40}
     monitor_depths = (0, 10)
 
     def start(self):

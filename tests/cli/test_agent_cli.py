@@ -6,7 +6,7 @@ import sys
 
 
 def hacore(*args):
-    proc = subprocess.run([sys.executable, "-m", "hacore.cli.main", *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "hacore.cli.main", *args], capture_output=True, text=True, timeout=120, check=False)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -4,7 +4,7 @@ import os
 import subprocess
 import time
 
-from hacore.agent import Agent, AgentFailure, OCF, Param, Result, hookimpl
+from hacore.agent import OCF, Agent, AgentFailure, Param, Result, hookimpl
 
 
 class Marker(Agent):

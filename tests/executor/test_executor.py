@@ -16,7 +16,7 @@ from hacore.executor import OperationRequest, cgroup_tree, run_operation
 from hacore.executor.forkserver import ForkServer
 
 sys.path.insert(0, os.path.dirname(__file__))
-import sample_agents  # noqa: E402
+import sample_agents
 
 MARKER = NativeAgent(sample_agents.Marker, "tests")
 MISBEHAVING = NativeAgent(sample_agents.Misbehaving, "tests")
