@@ -27,7 +27,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import Any, Self
@@ -36,6 +36,8 @@ from hacore.errors import OperationFailed
 from hacore.testing import netns as netns_tools
 from hacore.testing.cgroups import NodeCgroup, cgroup2_root
 from hacore.testing.control import ControlServer
+from hacore.testing.delay import DelayWire
+from hacore.testing.network_faults import NetworkFaults
 from hacore.testing.node import Node
 from hacore.testing.switch import SwitchRules
 
@@ -147,7 +149,7 @@ class Client:
         return netns_tools.in_netns(self.netns_path)
 
 
-class Cluster:
+class Cluster(NetworkFaults):
     """N nodes, a switch and a client namespace; a context manager that always cleans up.
 
     ``nodes``: how many nodes (n1..nN). ``prefix``: namespace name prefix (default
@@ -178,6 +180,8 @@ class Cluster:
         self._watch: tuple[int, int] | None = None
         self._control: ControlServer | None = None
         self._cgroup_parent: Path | None = None
+        self._delays: dict[str, float] = {}
+        self._wires: dict[str, DelayWire] = {}
 
     # -- life cycle ---------------------------------------------------------------------------
 
@@ -275,6 +279,9 @@ class Cluster:
             if self._control is not None:
                 self._control.stop()
                 self._control = None
+            for wire in self._wires.values():
+                wire.stop()
+            self._wires.clear()
             for node in self.nodes:
                 for pid in (node.pid1,):
                     if pid:
@@ -321,7 +328,11 @@ class Cluster:
             netns_tools.ip_batch([f"link set {node.name} down"], self.switch_netns, check=False)
             node.kill()
             netns_tools.ip_batch([f"netns del {node.netns}"], check=False)
-            netns_tools.ip_batch([f"link del {node.name}"], self.switch_netns, check=False)
+            wire = self._wires.pop(node.name, None)
+            if wire is not None:
+                wire.stop()
+            netns_tools.ip_batch([f"link del {node.name}", f"link del {node.name}w"], self.switch_netns,
+                                 check=False)
             node.cgroup.remove()
 
     def boot(self, ref: NodeRef) -> None:
@@ -331,6 +342,8 @@ class Cluster:
             if node.up:
                 raise OperationFailed(f"node {node.name} is up; crash or shut it down before boot")
             self._boot_many([node])
+            if self._delays.get(node.name):
+                self._insert_wire(node.name, self._delays[node.name])
 
     def reboot(self, ref: NodeRef, clean: bool = False) -> None:
         """Crash (or, with ``clean``, shut down) the node, then boot it."""
@@ -378,68 +391,6 @@ class Cluster:
                     os.kill(ppid, signal.SIGCONT)
         except (OSError, StopIteration, ValueError):
             pass
-
-    # -- network faults -------------------------------------------------------------------------
-
-    def _port(self, ref: NodeRef | Client) -> str:
-        return "client" if isinstance(ref, Client) or ref == "client" else self.node(ref).name
-
-    def link_down(self, ref: NodeRef) -> None:
-        """Pull the node's cable: its switch port goes down (eth0 loses carrier)."""
-        netns_tools.ip_batch([f"link set {self._port(ref)} down"], self.switch_netns)
-
-    def link_up(self, ref: NodeRef) -> None:
-        """Plug the node's cable back in."""
-        netns_tools.ip_batch([f"link set {self._port(ref)} up"], self.switch_netns)
-
-    def partition(self, groups: Iterable[Iterable[NodeRef | Client]]) -> None:
-        """Cut every pair of members of different groups, both ways. Others are untouched.
-
-        Example: ``c.partition([["n1"], ["n2", "n3"]])``. Adds to faults already in force.
-        """
-        ports = [[self._port(m) for m in group] for group in groups]
-        with self.lock:
-            for i, group in enumerate(ports):
-                for other in ports[i + 1 :]:
-                    for a in group:
-                        for b in other:
-                            self.rules.block(a, b)
-                            self.rules.block(b, a)
-            self.rules.apply(self.switch_netns)
-
-    def partition_oneway(self, src: NodeRef | Client, dst: NodeRef | Client) -> None:
-        """Drop IP traffic from ``src`` to ``dst``; ``dst`` still reaches ``src``."""
-        with self.lock:
-            self.rules.block(self._port(src), self._port(dst))
-            self.rules.apply(self.switch_netns)
-
-    def cut(self, a: NodeRef | Client, b: NodeRef | Client) -> None:
-        """Break the link between ``a`` and ``b`` only (non-transitive: others see both)."""
-        self.partition([[a], [b]])
-
-    def netem(self, ref: NodeRef, loss: float = 0.0, delay: float = 0.0) -> None:
-        """Lose ``loss`` percent of the frames the node sends (0 restores).
-
-        ``delay`` (seconds) needs the kernel's sch_netem, missing on many CI kernels; the
-        testbed raises OperationFailed when asked for a delay it cannot make.
-        """
-        if not 0 <= loss <= 100:
-            raise ValueError(f"loss={loss}: a percentage from 0 to 100")
-        if delay:
-            raise OperationFailed("netem delay: this kernel has no sch_netem; only loss is available")
-        with self.lock:
-            self.rules.loss[self._port(ref)] = float(loss)
-            self.rules.apply(self.switch_netns)
-
-    def heal(self) -> None:
-        """Remove every partition, cut and loss; plug every cable of a live node back in."""
-        with self.lock:
-            self.rules.clear()
-            self.rules.apply(self.switch_netns)
-            netns_tools.ip_batch(
-                [f"link set {n.name} up" for n in self.nodes if n.up] + ["link set client up"],
-                self.switch_netns,
-            )
 
     # -- observers ------------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from hacore.errors import OperationFailed
 from hacore.testing import LeakError, leak_check
 from hacore.testing.netns import call_in_netns
 from hacore.testing.pytest_fixtures import cluster_fixture, restore
@@ -152,15 +151,33 @@ def test_cut_is_not_transitive(c):
     assert got[("n2", "n1")] and got[("n2", "n3")]
 
 
-def test_netem_loss_applies_and_delay_is_refused_without_sch_netem(c):
-    """loss=100 silences a node's sends, loss=0 restores them; delay raises (no sch_netem here)."""
+def round_trip(src, address, timeout=5.0):
+    """Seconds one ICMP echo took, or None when it was not answered."""
+    started = time.monotonic()
+    return time.monotonic() - started if src.ping(address, timeout) else None
+
+
+def test_netem_loss_silences_a_node_and_zero_restores_it(c):
+    """loss=100 drops every frame the node sends; netem(node) restores its link."""
     n1, n2 = c.nodes[:2]
     c.netem(n1, loss=100)
     assert not n1.ping(n2.address, 0.5)
-    c.netem(n1, loss=0)
+    assert not n2.ping(n1.address, 0.5)
+    c.netem(n1)
     assert n1.ping(n2.address, 2.0)
-    with pytest.raises(OperationFailed, match="sch_netem"):
-        c.netem(n1, delay=0.1)
+
+
+def test_netem_delay_holds_what_the_node_sends_even_across_a_reboot(c):
+    """delay=0.5 makes every round trip through the node last at least 0.5 s, until removed."""
+    n1, n2 = c.nodes[:2]
+    assert n2.ping(n1.address, 2.0)
+    c.netem(n1, delay=0.5)
+    assert round_trip(n2, n1.address) >= 0.5
+    c.reboot(n1)
+    assert n1.ping(n2.address, 5.0)  # fills n1's ARP cache through the slow wire
+    assert round_trip(n2, n1.address) >= 0.5
+    c.netem(n1)
+    assert round_trip(n2, n1.address) < 0.5
 
 
 def test_link_down_pulls_the_cable(c):
