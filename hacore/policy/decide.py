@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from hacore.config.model import ClusterConfig
+from hacore.fencing import rules as fencing
 from hacore.policy import reasons as R
 from hacore.policy.actions import Action
 from hacore.policy.index import ServicePlan, index_for
@@ -46,6 +47,8 @@ def decide(config: ClusterConfig, snapshot: Snapshot, now: float) -> list[Action
                 out.append(Action("set-state", plan.name, None, state="disabled",
                                   why=(R.autostart_off, plan.name)))
                 continue
+            if snapshot.lost and fencing.startup_fence_pending(config, snapshot.lost, plan.rank):
+                continue  # it may still run on a node absent at formation: fence that first
             st = _NEW
         if st.frozen:
             continue
@@ -91,8 +94,7 @@ def _fence_lost_nodes(rnd: Round, out: list[Action]) -> None:
     """Every lost node with a fence method is fenced, whatever it ran (like fenced)."""
     order = rnd.ix.node_order
     for node in sorted(rnd.snap.lost, key=lambda n: order.get(n, len(order))):
-        if (not rnd.snap.lost[node].fenced and node in rnd.ix.fenceable
-                and node not in rnd.members):
+        if fencing.must_fence_lost(rnd.ix.config, node, rnd.snap.lost[node], rnd.members):
             rnd.fenced_this_round.add(node)
             out.append(Action("fence", None, node, why=(R.fence_lost, node, rnd.snap)))
 
@@ -116,7 +118,7 @@ def _one(rnd: Round, plan: ServicePlan, st: ServiceStatus,
         return  # an operation is in flight; its outcome comes as a new fact
     if st.stop_failed_on is not None:
         node = st.stop_failed_on
-        if node in rnd.ix.fenceable:
+        if fencing.stop_failure_response(rnd.ix.config, node) == "fence":
             _fence(rnd, node, name, "stop-failed", out)
         else:
             out.append(Action("set-state", name, node, state="failed",
@@ -144,13 +146,9 @@ def _one(rnd: Round, plan: ServicePlan, st: ServiceStatus,
 def _lost_owner(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
                 out: list[Action]) -> None:
     """S3: recover only once the lost owner is fenced or surely stopped itself."""
-    lost = rnd.snap.lost.get(owner)
-    if lost is not None and lost.fenced:
-        cause = "fenced"
-    elif (lost is not None and lost.deadline_passed(rnd.now)
-          and owner not in rnd.stop_failed_nodes):
-        cause = "deadline"
-    else:
+    cause = fencing.recovery_clearance(rnd.snap.lost.get(owner), rnd.now,
+                                       stop_failed=owner in rnd.stop_failed_nodes)
+    if cause is None:
         if owner in rnd.ix.fenceable:
             _fence(rnd, owner, plan.name, "lost", out)
         return

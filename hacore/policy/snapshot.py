@@ -121,7 +121,9 @@ def initial_snapshot(config: ClusterConfig, members: list[str] | None = None) ->
     from hacore.policy.quorum import is_quorate
 
     absent = [n.name for n in config.nodes if n.name not in names]
-    lost = {name: LostNode() for name in absent} if config.timing.startup_fencing else {}
+    from hacore.fencing.rules import startup_fence_targets
+
+    lost = {name: LostNode() for name in startup_fence_targets(config, names)}
     return Snapshot(
         members={name: 0 for name in names},
         quorate=is_quorate(config, names, seen_all=not absent),
