@@ -27,9 +27,15 @@ def total_votes(config: ClusterConfig, members: Iterable[str]) -> int:
     return sum(votes.get(name, 0) for name in set(members))
 
 
-def effective_expected_votes(config: ClusterConfig, present_votes: int) -> int:
-    """Expected votes never fall below the votes actually present (votequorum's rule)."""
-    return max(config.quorum.expected_votes, present_votes)
+def effective_expected_votes(
+    config: ClusterConfig, present_votes: int, expected_votes: int | None = None
+) -> int:
+    """Expected votes never fall below the votes actually present (votequorum's rule).
+
+    ``expected_votes`` overrides the configured figure (last_man_standing may have lowered it).
+    """
+    base = config.quorum.expected_votes if expected_votes is None else expected_votes
+    return max(base, present_votes)
 
 
 def two_node_active(config: ClusterConfig) -> bool:
@@ -37,15 +43,40 @@ def two_node_active(config: ClusterConfig) -> bool:
     return config.quorum.two_node and len(config.nodes) <= 2
 
 
-def needed_votes(config: ClusterConfig, members: Iterable[str]) -> int:
+def needed_votes(
+    config: ClusterConfig, members: Iterable[str], expected_votes: int | None = None
+) -> int:
     """Votes needed for quorum with these members present."""
     present = total_votes(config, members)
     return quorum_threshold(
-        effective_expected_votes(config, present), two_node=two_node_active(config)
+        effective_expected_votes(config, present, expected_votes),
+        two_node=two_node_active(config),
     )
 
 
-def is_quorate(config: ClusterConfig, members: Iterable[str], *, seen_all: bool = True) -> bool:
+def last_man_standing_expected(config: ClusterConfig, expected_votes: int,
+                               members: Iterable[str]) -> int:
+    """Expected votes after one last_man_standing step (votequorum), called once the
+    membership has been stable and quorate for the window.
+
+    Lowers expected votes to the votes present, never below 2 (going to 1 needs a tie
+    breaker hacore does not have), only when every node has 1 vote and the partition is
+    quorate now; otherwise returns ``expected_votes`` unchanged. Nodes that come back raise
+    it again through ``effective_expected_votes``.
+    """
+    names = set(members)
+    if not config.quorum.last_man_standing or two_node_active(config):
+        return expected_votes
+    if any(node.votes != 1 for node in config.nodes):
+        return expected_votes
+    present = total_votes(config, names)
+    if present < needed_votes(config, names, expected_votes):
+        return expected_votes
+    return min(expected_votes, max(present, 2))
+
+
+def is_quorate(config: ClusterConfig, members: Iterable[str], *, seen_all: bool = True,
+               expected_votes: int | None = None) -> bool:
     """Whether a partition made of ``members`` is quorate.
 
     ``seen_all`` says whether every configured node has been a member at the same time since
@@ -57,7 +88,7 @@ def is_quorate(config: ClusterConfig, members: Iterable[str], *, seen_all: bool 
         return False
     if not names:
         return False
-    return total_votes(config, names) >= needed_votes(config, names)
+    return total_votes(config, names) >= needed_votes(config, names, expected_votes)
 
 
 def describe_quorum(config: ClusterConfig, members: Iterable[str]) -> str:

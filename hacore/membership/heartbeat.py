@@ -1,0 +1,252 @@
+"""The built-in membership provider: authenticated UDP heartbeats on every link, leases.
+
+Usage (inside the daemon's event loop)::
+
+    provider = HeartbeatMembership(config, "node1", load_key("/etc/hacore/cluster.key"))
+    await provider.start()
+    provider.on_event(lambda event: ...)
+    if provider.holds_fresh_lease(): ...start something...
+    await provider.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from hacore.config.model import ClusterConfig
+from hacore.membership import wire
+from hacore.membership.agreement import ProtocolState
+from hacore.membership.contract import (
+    MembershipEvent,
+    MembershipProvider,
+    MembershipView,
+    Message,
+)
+from hacore.membership.events import view_events
+from hacore.membership.snapshot import build_view
+from hacore.membership.timing import MembershipTiming
+from hacore.membership.transport import (
+    DEFAULT_PORT,
+    LinkSocket,
+    PacketFilter,
+    RateLimitedLog,
+    open_link,
+    resolve,
+)
+
+log = logging.getLogger("hacore.membership")
+
+
+def boot_clock() -> float:
+    """CLOCK_BOOTTIME: monotonic, and it keeps counting while the machine is suspended."""
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+class HeartbeatMembership(MembershipProvider):
+    """One node of the built-in protocol. ``port`` is the UDP port on every address;
+    ``packet_filter`` (tests) drops packets at the sender; ``write_version`` is the wire
+    version this node prefers to write (a rolling upgrade writes the old one until every
+    peer speaks the new)."""
+
+    def __init__(self, config: ClusterConfig, local: str, key: bytes, *,
+                 port: int = DEFAULT_PORT, packet_filter: PacketFilter | None = None,
+                 write_version: int = wire.WIRE_VERSION,
+                 clock: Callable[[], float] = boot_clock) -> None:
+        self.config = config
+        self.timing = MembershipTiming.from_config(config.timing)
+        self.port = port
+        self.filter = packet_filter
+        self.write_version = write_version
+        self.clock = clock
+        self.key = wire.mac_key(key, config.name)
+        self.tag = wire.cluster_tag(config.name)
+        self.incarnation = time.time_ns()
+        self.state = ProtocolState(config, local, self.timing, self.incarnation, clock())
+        self.me = self.state.me
+        self.started_wall = time.time()
+        self.drops = RateLimitedLog(clock=clock)
+        self.dropped: dict[str, int] = {}
+        self.links: list[LinkSocket] = []
+        self.peer_addrs: dict[int, list[tuple]] = {}
+        self.event_callbacks: list[Callable[[MembershipEvent], None]] = []
+        self.message_callbacks: list[Callable[[Message], None]] = []
+        self.task: asyncio.Task[None] | None = None
+        self.current: MembershipView | None = None
+        self.last_tick = 0.0
+
+    # -- lifecycle --------------------------------------------------------------------
+    async def start(self) -> None:
+        for link, address in enumerate(self.me.addresses):
+            self.links.append(await open_link(link, address, self.port, self._received))
+        for node in self.config.nodes:
+            if node.id != self.me.id:
+                self.peer_addrs[node.id] = [await resolve(a, self.port) for a in node.addresses]
+        self.last_tick = self.clock()
+        self.current = build_view(self.state, self.last_tick, time.time(), self.started_wall)
+        self.task = asyncio.create_task(self._run(), name=f"membership-{self.me.name}")
+
+    async def stop(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            try:
+                await self.task
+            except asyncio.CancelledError:
+                pass
+            self.task = None
+        for link in self.links:
+            if link.transport is not None:
+                link.transport.close()
+        self.links = []
+
+    # -- the contract ---------------------------------------------------------------
+    def view(self) -> MembershipView:
+        if self.current is None:
+            self.current = build_view(self.state, self.clock(), time.time(), self.started_wall)
+        return self.current
+
+    def now(self) -> float:
+        return self.clock()
+
+    def holds_fresh_lease(self) -> bool:
+        return self.state.holds_lease(self.clock())
+
+    def lease_expires(self) -> float:
+        return max(self.state.lease_expires(self.clock()), 0.0)
+
+    def send(self, node: str, payload: bytes) -> None:
+        target = self.config.node(node)
+        if target is None or target.id == self.me.id:
+            raise ValueError(f"{node!r} is not a peer of {self.me.name}")
+        peer = self.state.peers[target.id]
+        links = [i for i in range(len(self.links)) if i < len(self.peer_addrs[target.id])]
+        up = [i for i in links if i not in peer.links_down] or links
+        if not up:
+            return
+        now = self.clock()
+        packet = wire.Packet(self._version_for(target.id), wire.KIND_MESSAGE, self.me.id,
+                             target.id, self.incarnation, self.state.next_seq(now), payload)
+        self._send(target.name, up[0], target.id, wire.encode(packet, self.key, self.tag))
+
+    def on_event(self, callback: Callable[[MembershipEvent], None]) -> Callable[[], None]:
+        self.event_callbacks.append(callback)
+        return lambda: self.event_callbacks.remove(callback)
+
+    def on_message(self, callback: Callable[[Message], None]) -> Callable[[], None]:
+        self.message_callbacks.append(callback)
+        return lambda: self.message_callbacks.remove(callback)
+
+    # -- the loop ---------------------------------------------------------------------
+    async def _run(self) -> None:
+        interval = self.timing.interval
+        while True:
+            now = self.clock()
+            try:
+                self._step(now)
+            except Exception:  # the membership loop must survive its own bugs
+                log.exception("membership step failed; continuing")
+            await asyncio.sleep(max(0.0, interval - (self.clock() - now)))
+
+    def _step(self, now: float) -> None:
+        gap = now - self.last_tick
+        self.last_tick = now
+        stalled = gap > self.timing.interval + self.timing.stall
+        if stalled:
+            log.warning("%s: this node's loop stalled for %.2f s; treating itself as out "
+                        "of quorum and giving peers a fresh %.2f s before declaring any lost",
+                        self.me.name, gap, self.timing.silence)
+            self.state.stalled(now)
+        self.state.tick(now, time.time())
+        for peer_id, addrs in self.peer_addrs.items():
+            for link in range(min(len(self.links), len(addrs))):
+                self._send_heartbeat(peer_id, link, now)
+        self._publish(now, stalled, gap)
+
+    def _publish(self, now: float, stalled: bool, gap: float) -> None:
+        old = self.current
+        new = build_view(self.state, now, time.time(), self.started_wall)
+        self.current = new
+        events = view_events(old, new)
+        if stalled:
+            events.insert(0, MembershipEvent("stall", new, self.me.name,
+                                             f"loop stalled for {gap:.2f} s"))
+        for event in events:
+            self._emit(event)
+
+    def _emit(self, event: MembershipEvent) -> None:
+        for callback in list(self.event_callbacks):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("membership event callback failed")
+
+    def _version_for(self, peer_id: int) -> int:
+        hb = self.state.peers[peer_id].hb
+        if hb is None:
+            return self.write_version
+        return max(hb.speaks[0], min(self.write_version, hb.speaks[1]))
+
+    def _send_heartbeat(self, peer_id: int, link: int, now: float) -> None:
+        hb = self.state.heartbeat_for(peer_id, now)
+        packet = wire.Packet(self._version_for(peer_id), wire.KIND_HEARTBEAT, self.me.id,
+                             peer_id, self.incarnation, self.state.next_seq(now),
+                             wire.heartbeat_body(hb))
+        name = self.state.by_id[peer_id].name
+        self._send(name, link, peer_id, wire.encode(packet, self.key, self.tag))
+
+    def _send(self, name: str, link: int, peer_id: int, data: bytes) -> None:
+        if self.filter is not None and self.filter.drops(self.me.name, name, link):
+            return
+        self.links[link].sendto(data, self.peer_addrs[peer_id][link])
+
+    # -- receiving --------------------------------------------------------------------
+    def _drop(self, reason: str, detail: str, addr: tuple) -> None:
+        self.dropped[reason] = self.dropped.get(reason, 0) + 1
+        self.drops.warning(f"{reason}:{addr[0]}", f"{self.me.name}: dropped a packet from "
+                           f"{addr[0]}:{addr[1]}: {detail}")
+
+    def _received(self, link: int, data: bytes, addr: tuple) -> None:
+        try:
+            packet = wire.decode(data, self.key, self.tag)
+        except wire.UnsupportedVersion as exc:
+            self._refused(exc, addr)
+            return
+        except wire.DecodeError as exc:
+            self._drop(exc.reason, str(exc), addr)
+            return
+        if packet.dest != self.me.id:
+            self._drop("misdirected", f"addressed to node id {packet.dest}", addr)
+            return
+        reason = self.state.accept_packet(packet.sender, packet.incarnation, packet.seq)
+        if reason is not None:
+            self._drop(reason.split()[0], f"node id {packet.sender}: {reason}", addr)
+            return
+        now = self.clock()
+        if packet.kind == wire.KIND_HEARTBEAT:
+            try:
+                hb = wire.parse_heartbeat(packet.body)
+            except wire.DecodeError as exc:
+                self._drop(exc.reason, f"node id {packet.sender}: {exc}", addr)
+                return
+            self.state.heard(packet.sender, link, addr[0], now, time.time())
+            self.state.heartbeat_from(packet.sender, hb, now)
+            return
+        peer = self.state.peers[packet.sender]
+        self.state.heard(packet.sender, link, addr[0], now, time.time())
+        if peer.reachable:
+            message = Message(peer.node.name, packet.incarnation, packet.body)
+            for callback in list(self.message_callbacks):
+                try:
+                    callback(message)
+                except Exception:
+                    log.exception("membership message callback failed")
+
+    def _refused(self, exc: wire.UnsupportedVersion, addr: tuple) -> None:
+        node = self.state.by_id.get(exc.sender or 0)
+        who = node.name if node else f"node id {exc.sender}"
+        self.dropped["version"] = self.dropped.get("version", 0) + 1
+        if self.drops.warning(f"version:{who}", f"{self.me.name}: refusing {who} at "
+                              f"{addr[0]}: it speaks {exc.detail}; upgrade one of them"):
+            self._emit(MembershipEvent("refused", self.view(), who, exc.detail))

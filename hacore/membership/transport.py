@@ -1,0 +1,116 @@
+"""UDP sockets for the built-in provider, a packet filter for tests, and rate-limited logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+log = logging.getLogger("hacore.membership")
+
+DEFAULT_PORT = 5415
+
+
+class RateLimitedLog:
+    """One log line per key per ``every`` seconds; the next line says how many were hushed."""
+
+    def __init__(self, every: float = 10.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every = every
+        self.clock = clock
+        self.last: dict[str, float] = {}
+        self.hushed: dict[str, int] = {}
+
+    def warning(self, key: str, message: str) -> bool:
+        """Log ``message`` unless ``key`` was logged recently; True if it was logged."""
+        now = self.clock()
+        if now - self.last.get(key, float("-inf")) < self.every:
+            self.hushed[key] = self.hushed.get(key, 0) + 1
+            return False
+        self.last[key] = now
+        hushed = self.hushed.pop(key, 0)
+        suffix = f" ({hushed} more like it in the last {self.every:.0f} s)" if hushed else ""
+        log.warning("%s%s", message, suffix)
+        return True
+
+
+@dataclass
+class PacketFilter:
+    """Drop rules between named nodes, applied by the sender (tests only).
+
+    ``block(a, b)`` cuts both directions, ``block(a, b, one_way=True)`` only a -> b;
+    ``block_link`` cuts one link index between two nodes; ``loss`` drops at random.
+    """
+
+    blocked: set[tuple[str, str]] = field(default_factory=set)
+    blocked_links: set[tuple[str, str, int]] = field(default_factory=set)
+    loss: float = 0.0
+    rng: random.Random = field(default_factory=lambda: random.Random(7))
+
+    def block(self, a: str, b: str, *, one_way: bool = False) -> None:
+        self.blocked.add((a, b))
+        if not one_way:
+            self.blocked.add((b, a))
+
+    def block_link(self, a: str, b: str, link: int) -> None:
+        self.blocked_links.update({(a, b, link), (b, a, link)})
+
+    def isolate(self, node: str, others: list[str]) -> None:
+        for other in others:
+            if other != node:
+                self.block(node, other)
+
+    def clear(self) -> None:
+        self.blocked.clear()
+        self.blocked_links.clear()
+        self.loss = 0.0
+
+    def drops(self, src: str, dst: str, link: int) -> bool:
+        if (src, dst) in self.blocked or (src, dst, link) in self.blocked_links:
+            return True
+        return self.loss > 0 and self.rng.random() < self.loss
+
+
+class LinkSocket(asyncio.DatagramProtocol):
+    """One UDP socket bound to one of the local node's addresses (one link)."""
+
+    def __init__(self, link: int, deliver: Callable[[int, bytes, tuple], None]) -> None:
+        self.link = link
+        self.deliver = deliver
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        self.deliver(self.link, data, addr)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable and such
+        log.debug("link %d: %s", self.link, exc)
+
+    def sendto(self, data: bytes, addr: tuple) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            try:
+                self.transport.sendto(data, addr)
+            except OSError as exc:  # no route, interface down: the link is simply down
+                log.debug("link %d: send to %s: %s", self.link, addr, exc)
+
+
+async def resolve(address: str, port: int) -> tuple:
+    """The socket address for a configured address (IP or host name)."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(address, port, type=socket.SOCK_DGRAM)
+    return infos[0][4]
+
+
+async def open_link(link: int, address: str, port: int,
+                    deliver: Callable[[int, bytes, tuple], None]) -> LinkSocket:
+    loop = asyncio.get_running_loop()
+    local = await resolve(address, port)
+    family = socket.AF_INET6 if ":" in local[0] else socket.AF_INET
+    _, protocol = await loop.create_datagram_endpoint(
+        lambda: LinkSocket(link, deliver), local_addr=local, family=family)
+    return protocol
