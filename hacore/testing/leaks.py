@@ -81,6 +81,12 @@ def _cgroup_of(pid: int | str) -> str:
         return ""
 
 
+def _add_process(found: set[str], pid: int, argv: list[str]) -> None:
+    cmdline, cgroup = " ".join(argv), _cgroup_of(pid)
+    if not _foreign(f"{cmdline} {cgroup}"):
+        found.add(f"{pid} {cmdline[:160]} [{cgroup}]")
+
+
 def _processes() -> frozenset[str]:
     own_net, own_pid = _ns("self", "net"), _ns("self", "pid")
     found = set()
@@ -90,7 +96,7 @@ def _processes() -> frozenset[str]:
         children = []
     for child in children:
         try:
-            found.add(f"{child.pid} {' '.join(child.cmdline())[:120]} [{_cgroup_of(child.pid)}]")
+            _add_process(found, child.pid, child.cmdline())
         except psutil.Error:
             continue
     for entry in os.listdir("/proc"):
@@ -100,7 +106,7 @@ def _processes() -> frozenset[str]:
         if None in spaces or spaces == (own_net, own_pid):
             continue
         try:
-            found.add(f"{entry} {' '.join(psutil.Process(int(entry)).cmdline())[:120]} [{_cgroup_of(entry)}]")
+            _add_process(found, int(entry), psutil.Process(int(entry)).cmdline())
         except psutil.Error:
             continue
     return frozenset(found)
