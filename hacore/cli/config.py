@@ -33,7 +33,7 @@ def validate(file: str, local: bool, as_json: bool) -> None:
     """
     from hacore.config import check_config
 
-    result = check_config(file, agents="installed", local=local)
+    result = check_config(file, agents="installed", fence_agents="installed", local=local)
     if as_json:
         print_json({"valid": result.config is not None,
                     "problems": [p.as_dict() for p in result.problems]})

@@ -43,6 +43,9 @@ SECRET_PARAM_NAMES = ("passwd", "password", "secret", "key", "community", "token
 #: agent name -> AgentInfo (``.parameters``, ``.actions``); raises AgentNotFound
 AgentCatalogue = Callable[[str], Any]
 Agents = AgentCatalogue | Literal["installed"] | None
+#: fence agent name -> its parameters (hacore.fencing.catalog.fence_device_parameters)
+FenceParameterSource = Callable[[str], list[Any]]
+FenceAgents = FenceParameterSource | Literal["installed"] | None
 
 
 @dataclass
@@ -84,9 +87,22 @@ def _syntax_problem(filename: str, exc: tomllib.TOMLDecodeError) -> Problem:
     return Problem(filename, line, "", f"not valid TOML: {text}")
 
 
+def installed_fence_agents() -> FenceParameterSource | None:
+    """Fence agent parameters from the fence agents installed here, if available."""
+    try:
+        from hacore.fencing.catalog import fence_device_parameters
+    except ImportError:
+        return None
+    return fence_device_parameters
+
+
 def check_config_text(text: str, filename: str = "<config>", *, agents: Agents = None,
-                      local: bool = False) -> CheckResult:
-    """Check a TOML text; never raises for anything in the text."""
+                      local: bool = False, fence_agents: FenceAgents = None) -> CheckResult:
+    """Check a TOML text; never raises for anything in the text.
+
+    ``agents`` / ``fence_agents``: None skips those checks; ``"installed"`` uses what is
+    installed here; or pass a catalogue (tests do).
+    """
     if len(text) > MAX_CONFIG_BYTES:
         return CheckResult(None, [Problem(filename, None, "", f"file is larger than "
                                           f"{MAX_CONFIG_BYTES // 1024 // 1024} MiB; refused")])
@@ -105,6 +121,11 @@ def check_config_text(text: str, filename: str = "<config>", *, agents: Agents =
     if catalogue is not None:
         from hacore.config.agent_checks import check_agents
         check_agents(f, config, catalogue, definitions)
+    fence_source = installed_fence_agents() if fence_agents == "installed" else fence_agents
+    if fence_source is not None:
+        from hacore.fencing.checks import fence_parameter_problems
+        for path, message in fence_parameter_problems(config, fence_source):
+            f.error(path, message)
     if local:
         from hacore.config.local_checks import check_local
         check_local(f, config)
@@ -174,11 +195,12 @@ def check_secret_files(f: Findings, config: ClusterConfig) -> None:
                    "secrets/NAME\"}")
 
 
-def check_config(path: str | FsPath, *, agents: Agents = None,
-                 local: bool = False) -> CheckResult:
+def check_config(path: str | FsPath, *, agents: Agents = None, local: bool = False,
+                 fence_agents: FenceAgents = None) -> CheckResult:
     """Check a file; raises InputError only when it cannot be read at all."""
     text = read_text(path)
-    return check_config_text(text, str(path), agents=agents, local=local)
+    return check_config_text(text, str(path), agents=agents, local=local,
+                             fence_agents=fence_agents)
 
 
 def read_text(path: str | FsPath) -> str:

@@ -76,3 +76,30 @@ def test_broken_catalogue_entry_is_an_error_not_a_crash():
         raise RuntimeError("meta-data exploded")
     errs = errors(BASE, broken)
     assert errs and all("exploded" in e.message for e in errs)
+
+
+def fence_source(agent: str):
+    from hacore.errors import AgentNotFound
+    from hacore.fencing.metadata import FenceParameter
+    if agent != "fence_dummy":
+        raise AgentNotFound(f"no fence agent {agent!r}")
+    return [FenceParameter("port"), FenceParameter("status_file"),
+            FenceParameter("delay", type="second")]
+
+
+def test_fence_device_parameters_checked_per_node_use():
+    """Per-node fence parameters are checked against the fence agent, at their line."""
+    text = BASE.replace('port = "2"', 'port = "2", plugg = "x"')
+    errs = [p for p in check_config_text(text, "c.toml", fence_agents=fence_source).problems
+            if p.severity == "error"]
+    [err] = errs
+    assert err.key == "nodes[1].fence[0].devices[0].plugg" and "no parameter 'plugg'" in err.message
+    assert err.line == text[:text.index("plugg")].count("\n") + 1
+
+
+def test_unknown_fence_agent_is_an_error():
+    """A fence agent that is not installed is an error at the device's agent key."""
+    text = BASE.replace('agent = "fence_dummy"', 'agent = "fence_nothing"')
+    errs = [p for p in check_config_text(text, "c.toml", fence_agents=fence_source).problems
+            if p.severity == "error"]
+    assert [e.key for e in errs] == ["fence_devices.pdu.agent"]

@@ -17,7 +17,8 @@ from .conftest import BASE, DATA
 LOCAL_BASE = (BASE.replace('agent = "ip"\nparams = { address = "10.1.0.100/24" }',
                            'agent = "ocf:heartbeat:Dummy"')
               .replace('agent = "apache"\nparams = { config_file = "/etc/apache2/apache2.conf" }',
-                       'agent = "ocf:heartbeat:Dummy"\nparams = { fake = "x" }'))
+                       'agent = "ocf:heartbeat:Dummy"\nparams = { fake = "x" }')
+              .replace('port = "', 'status_file = "/tmp/hacore-no-such-'))
 
 
 def run(*args: str):
@@ -64,7 +65,7 @@ def test_validate_warnings_go_to_stderr_and_exit_0(write):
     text = LOCAL_BASE + '\n[quorum]\nno_quorum_policy = "ignore"\n'
     for n in "123":
         text = text.replace(f'fence = [{{ method = "power", devices = [{{ device = "pdu", '
-                            f'port = "{n}" }}] }}]\n', "")
+                            f'status_file = "/tmp/hacore-no-such-{n}" }}] }}]\n', "")
     result = run("config", "validate", str(write(text + "accept_split_brain = true\n")))
     assert result.exit_code == 0 and "warning:" in result.stderr
 

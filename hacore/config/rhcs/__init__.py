@@ -117,7 +117,8 @@ def convert_cluster_conf(path: str | Path,
 
 
 def import_cluster_conf(source: str | Path, output: str | Path, *, overwrite: bool = False,
-                        catalogue: Callable[[str], Any] | None | str = "installed"
+                        catalogue: Callable[[str], Any] | None | str = "installed",
+                        fence_agents: Callable[[str], Any] | None | str = "installed"
                         ) -> ImportReport:
     """Convert ``source`` and write ``output`` (mode 0600 when it holds passwords)."""
     if os.path.exists(output) and not overwrite:
@@ -130,9 +131,10 @@ def import_cluster_conf(source: str | Path, output: str | Path, *, overwrite: bo
     text = config_to_toml(cfg, minimal=True, header=header)
     result = check_config_text(text, str(output))
     problems = list(result.problems)
-    if agents is not None:
+    if agents is not None or fence_agents is not None:
         # agents are judged where they run: here their findings are warnings
-        with_agents = check_config_text(text, str(output), agents=agents)  # type: ignore
+        with_agents = check_config_text(text, str(output), agents=agents,  # type: ignore
+                                        fence_agents=fence_agents)  # type: ignore
         problems += [Problem(p.file, p.line, p.key, p.message + " (check again with `hacore "
                              "config validate` on a cluster node)", "warning")
                      for p in with_agents.problems if p not in result.problems]
