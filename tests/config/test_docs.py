@@ -5,8 +5,13 @@ from __future__ import annotations
 import re
 
 from hacore.config import load_config_text
-from hacore.config.build_cluster import (DOMAIN_KEYS, FENCE_DEVICE_KEYS, NODE_KEYS,
-                                         QUORUM_KEYS, TIMING_KEYS)
+from hacore.config.build_cluster import (
+    DOMAIN_KEYS,
+    FENCE_DEVICE_KEYS,
+    NODE_KEYS,
+    QUORUM_KEYS,
+    TIMING_KEYS,
+)
 from hacore.config.build_services import RESOURCE_KEYS, SERVICE_KEYS, TREE_KEYS
 
 from .conftest import DATA
@@ -16,7 +21,7 @@ DOC = (DATA.parents[2] / "docs" / "configuration.md").read_text()
 
 def test_annotated_example_loads():
     """The complete annotated example in the docs is a valid configuration."""
-    example = re.search(r"```toml\n(.*?)```", DOC, re.S).group(1)
+    example = re.search(r"```toml\n(.*?)```", DOC, re.DOTALL).group(1)
     cfg = load_config_text(example, "docs-example.toml")
     assert cfg.service("web").depend == "db"
     assert cfg.node("n3").fence[0].devices[0].device == "ipmi-n3"
