@@ -164,14 +164,21 @@ class FileSystem(Agent):
 
     def stop(self) -> Result:
         point = self.mountpoint
-        try:
-            _node, mount = self._state()
-        except AgentFailure as exc:
-            if exc.code == OCF.ERR_INSTALLED and mount_at(point) is None:
-                return Result.ok(f"{exc.reason}; nothing is mounted at {point}")
-            raise
+        mount = mount_at(point)
         if mount is None:
             return Result.ok()
+        try:
+            node = self._device()
+            ours = mount.dev == device_number(node)
+        except AgentFailure:
+            # the device node is gone (a pulled disk): the mount is ours if it names it
+            ours = mount.source == self.params["device"]
+        if not ours:
+            raise AgentFailure(
+                OCF.ERR_GENERIC,
+                f"{point} has {mount.source} ({mount.fstype}) mounted, not "
+                f"{self.params['device']}; not unmounting it",
+            )
         said = ""
         for _attempt in range(UMOUNT_TRIES):
             status, said = _run(["umount", point])

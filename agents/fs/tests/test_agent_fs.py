@@ -112,7 +112,7 @@ def test_read_only_mount_fails_deep_monitor_unless_quick(loop_device, tmp_path):
 
 
 def test_other_file_system_at_mountpoint_is_an_error(loop_device, tmp_path):
-    """Something else mounted at the mountpoint: start and monitor fail and name it."""
+    """Something else mounted at the mountpoint: start, monitor and stop fail and name it."""
     device, _ = loop_device
     point = tmp_path / "mnt"
     point.mkdir()
@@ -120,10 +120,11 @@ def test_other_file_system_at_mountpoint_is_an_error(loop_device, tmp_path):
     def body() -> None:
         subprocess.run(["mount", "-t", "tmpfs", "hacore-test-tmpfs", str(point)], check=True)
         params = {"device": device, "mountpoint": str(point)}
-        for action in ("start", "monitor"):
+        for action in ("start", "monitor", "stop"):
             result = op(action, params)
             assert result.code == OCF.ERR_GENERIC
             assert "hacore-test-tmpfs" in result.reason
+        assert mounted_at(str(point))  # stop never unmounts a file system that is not its own
 
     in_private_mount_namespace(body)
 
