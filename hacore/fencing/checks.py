@@ -59,13 +59,13 @@ def _check_values(device: FenceDevice, specs: dict[str, FenceParameter],
     valid = ", ".join(sorted(n for n in specs if n not in PROTOCOL_PARAMS))
     for name, value in values.items():
         if name in ("action", "option"):
-            out.append((path + (name,), f"fence device {device.name!r}: {name!r} is chosen by "
-                        "hacore for each call; remove it"))
+            out.append((path + (name,), (f"fence device {device.name!r}: {name!r} is chosen by "
+                        "hacore for each call; remove it")))
             continue
         spec = specs.get(name)
         if spec is None:
-            out.append((path + (name,), f"fence agent {device.agent!r} has no parameter "
-                        f"{name!r}; its parameters: {valid}"))
+            out.append((path + (name,), (f"fence agent {device.agent!r} has no parameter "
+                        f"{name!r}; its parameters: {valid}")))
             continue
         why = value_problem(spec, str(value))
         if why:
@@ -95,8 +95,8 @@ def fence_parameter_problems(config: ClusterConfig,
                       path + ("params",), out)
         for name in device.secret_files:
             if name not in specs:
-                out.append((path + ("secrets", name), f"fence agent {device.agent!r} has no "
-                            f"parameter {name!r}"))
+                out.append((path + ("secrets", name), (f"fence agent {device.agent!r} has no "
+                            f"parameter {name!r}")))
         given = set(device.params) | set(device.secret_files)
         required = [s for s in specs.values() if s.required and s.default is None
                     and s.name not in PROTOCOL_PARAMS and not s.deprecated]
@@ -104,11 +104,11 @@ def fence_parameter_problems(config: ClusterConfig,
             _check_values(device, specs, ref_params, ref_path, out)
             for spec in required:
                 if not (aliases.get(spec.name, {spec.name}) & (given | set(ref_params))):
-                    out.append((ref_path, f"fence agent {device.agent!r} requires parameter "
-                                f"{spec.name!r}; set it on device {device.name!r} or here"))
+                    out.append((ref_path, (f"fence agent {device.agent!r} requires parameter "
+                                f"{spec.name!r}; set it on device {device.name!r} or here")))
         if not uses.get(device.name):
             for spec in required:
                 if not aliases.get(spec.name, {spec.name}) & given:
-                    out.append((path + ("params",), f"fence agent {device.agent!r} requires "
-                                f"parameter {spec.name!r}"))
+                    out.append((path + ("params",), (f"fence agent {device.agent!r} requires "
+                                f"parameter {spec.name!r}")))
     return out

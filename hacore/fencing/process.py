@@ -10,12 +10,14 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
+from typing import IO
 
 OUTPUT_CAP = 64 * 1024
-#: how long to wait for the pipes to close after the group was killed
-DRAIN_WAIT = 5.0
+#: how long to wait for the killed agent to be reaped
+KILL_WAIT = 10.0
 
 
 @dataclass(frozen=True)
@@ -40,38 +42,42 @@ def _kill_group(pgid: int) -> bool:
         return False
 
 
-def _text(data: bytes | None) -> str:
-    return (data or b"")[:OUTPUT_CAP].decode("utf-8", "replace")
+def _read(handle: IO[bytes]) -> str:
+    handle.seek(0)
+    return handle.read(OUTPUT_CAP).decode("utf-8", "replace")
 
 
 def run_agent_process(argv: list[str], stdin: str, timeout: float,
                       env: dict[str, str] | None = None) -> ProcessResult:
-    """Run ``argv`` with ``stdin``; kill its process group after ``timeout`` seconds."""
+    """Run ``argv`` with ``stdin``; kill its process group after ``timeout`` seconds.
+
+    Output goes to unlinked temporary files, not pipes, so a child left holding them cannot
+    make hacore wait: the agent's own exit ends the call, and leftovers are killed.
+    """
     started = time.monotonic()
-    try:
-        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, start_new_session=True, env=env,
-                                cwd="/", close_fds=True)
-    except OSError as exc:
-        return ProcessResult(None, "", "", False, time.monotonic() - started,
-                             error=f"cannot run {argv[0]}: {exc.strerror or exc}")
-    timed_out = killed = False
-    try:
-        out, err = proc.communicate(stdin.encode(), timeout=max(timeout, 0.001))
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        killed = _kill_group(proc.pid)  # the leader is not reaped yet: the pgid is ours
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
-            out, err = proc.communicate(timeout=DRAIN_WAIT)
-        except subprocess.TimeoutExpired:  # a child escaped the group and holds the pipes
-            proc.kill()
-            for pipe in (proc.stdout, proc.stderr):
-                if pipe is not None:
-                    pipe.close()
-            proc.wait(timeout=DRAIN_WAIT)
-            out, err = b"", b""
-    else:
-        # while any member of the group lives, its id cannot be reused: killing is safe
-        killed = _kill_group(proc.pid)
-    return ProcessResult(proc.returncode, _text(out), _text(err), timed_out,
-                         time.monotonic() - started, killed)
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err,
+                                    start_new_session=True, env=env, cwd="/", close_fds=True)
+        except OSError as exc:
+            return ProcessResult(None, "", "", False, time.monotonic() - started,
+                                 error=f"cannot run {argv[0]}: {exc.strerror or exc}")
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(stdin.encode())  # a few hundred bytes: fits the pipe buffer
+            proc.stdin.close()
+        except BrokenPipeError:  # it exited without reading: its exit status tells
+            pass
+        timed_out = False
+        try:
+            proc.wait(timeout=max(timeout - (time.monotonic() - started), 0.001))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            _kill_group(proc.pid)  # the leader is not reaped yet: the group id is still ours
+            proc.wait(timeout=KILL_WAIT)
+            killed = True
+        else:
+            # while any member of the group lives, its id cannot be reused: killing is safe
+            killed = _kill_group(proc.pid)
+        return ProcessResult(proc.returncode, _read(out), _read(err), timed_out,
+                             time.monotonic() - started, killed)
