@@ -186,6 +186,9 @@ def read_services(f: Findings, data: dict[str, Any],
         for rname, ritem, rpath in _named_tables(f, t.raw("resources"), "resources"):
             rpath = path + rpath
             check_name(f, rpath, rname, "resource")
+            if rname in shared:
+                f.warn(rpath, f"resource {rname!r} of service {name!r} hides the global "
+                       f"resource of the same name in this service's tree")
             res = read_definition(f, rname, ritem, rpath, timeouts)
             local[rname] = res
             build.definitions.append((res, rpath))

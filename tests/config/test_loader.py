@@ -216,3 +216,11 @@ params = { file = "/usr/local/bin/hacore-no-such-script" }
     assert not only_errors(text)
     keys = {p.key for p in only_errors(text, local=True)}
     assert "services.web.params.device" in keys and "services.web.params.file" in keys
+
+
+def test_local_resource_hiding_a_global_one_warns():
+    """A service-local resource named like a global one is used, with a warning."""
+    text = BASE + '\n[services.web.resources.vip]\nagent = "ip"\nparams = { address = "10.1.0.9" }\n'
+    warnings = [p for p in problems(text) if p.severity == "warning"]
+    assert any("hides the global" in p.message for p in warnings)
+    assert load_config_text(text).service("web").resources[0].params["address"] == "10.1.0.9"
