@@ -6,6 +6,7 @@
 
 Goals (issue 2): (a) <= 1 ms; (b) - (c) <= 0.5 ms.
 Run: python bench/executor_monitor.py [--runs 300]
+     HACORE_EXECUTOR_CGROUPS=0 python bench/executor_monitor.py   (process groups only)
 """
 
 from __future__ import annotations
@@ -66,7 +67,10 @@ def main() -> None:
             server.run(OperationRequest(req.agent, "stop", req.instance, req.params, timeout=20))
     med = {k: statistics.median(v) * 1000 for k, v in rounds.items()}
     p90 = {k: statistics.quantiles(v, n=10)[-1] * 1000 for k, v in rounds.items()}
-    print(f"runs per case: {len(rounds['a'])}")
+    from hacore.executor import cgroup_tree
+
+    isolation = "cgroup + process group" if cgroup_tree().available else "process group only"
+    print(f"runs per case: {len(rounds['a'])}; isolation of the executor's children: {isolation}")
     print(f"(a) native monitor via executor   median {med['a']:.3f} ms  p90 {p90['a']:.3f} ms   goal <= 1 ms")
     print(f"(b) OCF Dummy monitor via wrapper  median {med['b']:.3f} ms  p90 {p90['b']:.3f} ms")
     print(f"(c) bare fork/exec of Dummy        median {med['c']:.3f} ms  p90 {p90['c']:.3f} ms")

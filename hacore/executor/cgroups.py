@@ -65,6 +65,10 @@ class CgroupTree:
 
     @classmethod
     def discover(cls) -> CgroupTree:
+        """The writable subtree, or none when cgroup v2 is absent, read-only, or switched off
+        with HACORE_EXECUTOR_CGROUPS=0 (operations then rely on their process group alone)."""
+        if os.environ.get("HACORE_EXECUTOR_CGROUPS", "1") == "0":
+            return cls(None)
         mount = cgroup2_mount()
         if mount is None:
             return cls(None)

@@ -186,3 +186,15 @@ def test_helper_kills_a_hung_operation_and_keeps_serving(helper, tmp_path):
     assert after.code is OCF.NOT_RUNNING
     for proc in processes_with(tag):
         proc.kill()
+
+
+def test_cgroups_can_be_switched_off(tmp_path):
+    """HACORE_EXECUTOR_CGROUPS=0 leaves operations in their process group only."""
+    code = ("from hacore.executor import run_operation, OperationRequest;"
+            "r = run_operation(OperationRequest('ocf:heartbeat:Dummy', 'monitor', 'cg0',"
+            f" {{'state': {str(tmp_path / 's')!r}}}));print(r.isolation, int(r.code))")
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                         env=dict(os.environ, HACORE_EXECUTOR_CGROUPS="0"), check=False)
+    assert out.stdout.split() == ["pgid", "7"], out.stderr
