@@ -224,3 +224,25 @@ def test_local_resource_hiding_a_global_one_warns():
     warnings = [p for p in problems(text) if p.severity == "warning"]
     assert any("hides the global" in p.message for p in warnings)
     assert load_config_text(text).service("web").resources[0].params["address"] == "10.1.0.9"
+
+
+def test_huge_toml_file_is_refused(write):
+    """A file over the size cap is refused before parsing, naming the file."""
+    path = write("# padding\n" * 500_000)
+    with pytest.raises(InputError, match="larger than"):
+        load_config(path)
+
+
+def test_deeply_nested_toml_gives_a_problem_not_a_crash():
+    """Arrays nested thousands deep give a problem, not a RecursionError."""
+    result = check_config_text("x = " + "[" * 5000 + "]" * 5000, "deep.toml")
+    assert result.config is None and result.errors
+
+
+def test_deep_resource_tree_is_refused():
+    """A resource tree deeper than 32 levels is refused."""
+    entry = '"www"'
+    for _ in range(40):
+        entry = f'{{ resource = "vip", children = [{entry}] }}'
+    text = BASE.replace('tree = ["vip", "www"]', f"tree = [{entry}]")
+    assert any("deeper than 32" in p.message for p in only_errors(text))
