@@ -16,10 +16,22 @@ _BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 class PositionMap:
-    """Key path -> 1-based line number, with lookup falling back to the nearest parent."""
+    """Key path -> 1-based line number, with lookup falling back to the nearest parent.
 
-    def __init__(self, lines: dict[Path, int] | None = None) -> None:
-        self.lines: dict[Path, int] = lines or {}
+    Built from a TOML text, it scans only when a line is first asked for: a valid file is
+    never scanned, so loading a large configuration costs one tomllib parse.
+    """
+
+    def __init__(self, lines: dict[Path, int] | None = None, *, text: str | None = None) -> None:
+        self._lines = lines
+        self._text = text
+
+    @property
+    def lines(self) -> dict[Path, int]:
+        if self._lines is None:
+            self._lines = _scan(self._text or "")
+            self._text = None
+        return self._lines
 
     def line(self, path: Path) -> int | None:
         """The line of ``path``, or of its nearest recorded ancestor; None if nothing fits."""
@@ -202,9 +214,13 @@ class _Scanner:
 
 
 def scan_positions(text: str) -> PositionMap:
-    """Map every key path in a TOML text to its line. Never raises on odd input."""
+    """Map every key path in a TOML text to its line (scanned lazily). Never raises."""
+    return PositionMap(text=text)
+
+
+def _scan(text: str) -> dict[Path, int]:
     scanner = _Scanner(text)
     try:
-        return PositionMap(scanner.run())
+        return scanner.run()
     except (IndexError, ValueError, RecursionError):
-        return PositionMap(scanner.out)
+        return scanner.out
