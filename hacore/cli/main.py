@@ -11,6 +11,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "simulate": ("hacore.cli.simulate:simulate", "Show what the policy engine would do, step by step."),
     "agent": ("hacore.cli.agent:agent", "See and drive installed resource agents."),
     "config": ("hacore.cli.config:config", "Check, print, convert a cluster configuration."),
+    "fence": ("hacore.cli.fence:fence", "Fence a node by hand; acknowledge a manual fence."),
     "keygen": ("hacore.cli.keygen:keygen", "Make the cluster key."),
 }
 

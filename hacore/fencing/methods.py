@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from hacore.config.model import ClusterConfig, FenceMethod
 from hacore.errors import HacoreError, InputError
@@ -119,10 +119,11 @@ def fence_node(config: ClusterConfig, node: str, action: str = "reboot", *,
         errors: list[DeviceReply] = []
         calls = _method_calls(config, node, method, errors)
         if calls is None:
-            replies.extend(errors)
+            replies.extend(replace(r, method=method.name) for r in errors)
             failures.append(f"method {method.name}: {errors[-1].message}")
             continue
         ok, got, power = _run_method(calls, action, run)
+        got = [replace(r, method=method.name) for r in got]
         replies.extend(got)
         if ok:
             names = ", ".join(c.device for c in calls)

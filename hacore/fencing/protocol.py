@@ -73,6 +73,7 @@ class DeviceReply:
     message: str = ""
     duration: float = 0.0
     attempts: int = 1
+    method: str = ""
 
     @property
     def fenced(self) -> bool:

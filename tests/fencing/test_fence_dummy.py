@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from hacore.config.model import FenceDevice, FenceDeviceRef
 from hacore.fencing import describe_fence_agent, fence_node
 from hacore.fencing.catalog import resolve_fence_agent
 from hacore.fencing.device import build_call, call_device
-from hacore.config.model import FenceDevice, FenceDeviceRef
 
 from .helpers import one_node
 
@@ -58,7 +58,7 @@ def test_monitor_succeeds_and_list_is_unsupported(tmp_path: Path) -> None:
 
 def test_type_fail_fails_every_retry(tmp_path: Path) -> None:
     """type=fail exits 1 on off; the wrapper retries once (default) and reports the agent's line."""
-    reply = _call(tmp_path, "off", type="fail")
+    reply = _call(tmp_path, "off", type="fail", power_timeout="1")
     assert not reply.ok and not reply.fenced and reply.exit_status == 1
     assert reply.attempts == 2
     assert "Timed out waiting to power OFF" in reply.message

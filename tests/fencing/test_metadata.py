@@ -105,8 +105,8 @@ def test_unknown_fence_agent_is_reported_on_the_agent_key() -> None:
     config = one_node([[("y", {})]], {"y": ("fence_nothing", {})})
     problems = fence_parameter_problems(config, _fake)
     assert problems == [(("fence_devices", "y", "agent"),
-                         "fence agent 'fence_nothing' is not usable here: no fence agent "
-                         "named 'fence_nothing'")]
+                         ("fence agent 'fence_nothing' is not usable here: no fence agent "
+                         "named 'fence_nothing'"))]
 
 
 def test_example_config_passes_with_the_real_testbed_agent() -> None:

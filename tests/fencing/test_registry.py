@@ -48,13 +48,13 @@ class Scriptish(Good):
 class TakesArgs(Good):
     name = "takes-args"
 
-    def off(self, how) -> None:  # noqa: ANN001 - wrong on purpose
+    def off(self, how) -> None:
         pass
 
 
 def _plugin(*classes: type, boom: bool = False) -> types.SimpleNamespace:
     @hookimpl
-    def hacore_register_fencers(register):  # noqa: ANN001, ANN202
+    def hacore_register_fencers(register):
         for cls in classes:
             register(cls)
         if boom:
@@ -88,7 +88,7 @@ def test_plugin_without_hook_or_raising_is_recorded() -> None:
     assert "buggy 0.1 refused: hacore_register_fencers raised RuntimeError: plugin bug" in text
 
 
-def test_native_fencer_speaks_the_fence_agents_exit_codes(capsys) -> None:  # noqa: ANN001
+def test_native_fencer_speaks_the_fence_agents_exit_codes(capsys) -> None:
     """off exits 0, status 'off' exits 2, a FenceFailure exits 1, a missing required
     parameter exits 1, metadata prints fence-agents XML; reboot ignores a failed power-on."""
     assert run_fencer(Good, {"action": "off", "ip": "h"}) == 0
