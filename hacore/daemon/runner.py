@@ -123,7 +123,6 @@ class ServiceRunner:
         order = list(resources) if resources else list(svc.start_order)
         steps: list[tuple[str, str, str, float]] = []
         touched: list[str] = []
-        self.unmonitor(service)
         for name in order:
             res = by_name[name]
             if not self.may_start():
@@ -140,7 +139,6 @@ class ServiceRunner:
                           + (" after its timeout" if result.timed_out else ""))
                 await self._cleanup(service, svc, by_name, touched, steps)
                 return StepOutcome(False, detail, name, tuple(steps))
-        self.monitor(service)
         return StepOutcome(True, f"started {', '.join(order)}", None, tuple(steps))
 
     async def _cleanup(self, service: str, svc: Service, by_name: dict[str, Resource],
@@ -162,7 +160,6 @@ class ServiceRunner:
         svc = self._service(service)
         by_name = self._resources(svc)
         order = list(resources) if resources else list(svc.stop_order)
-        self.unmonitor(service)
         steps: list[tuple[str, str, str, float]] = []
         for name in order:
             result = await self.run(by_name[name], "stop")
@@ -190,11 +187,17 @@ class ServiceRunner:
             return ProbeOutcome("running", running[0], f"active: {', '.join(running)}")
         return ProbeOutcome("stopped")
 
-    def monitor(self, service: str) -> None:
-        """Start the recurring monitors of a service that runs here."""
+    def monitor(self, service: str, resources: Sequence[str] | None = None) -> None:
+        """(Re)start the recurring monitors of a service's active ``resources`` (default all).
+
+        Start and stop leave monitors alone: the caller says what is active afterwards.
+        """
         self.unmonitor(service)
         tasks = []
+        wanted = set(resources) if resources is not None else None
         for res in self._service(service).walk():
+            if wanted is not None and res.name not in wanted:
+                continue
             interval, timeout, depth = monitor_settings(res)
             if interval > 0:
                 tasks.append(asyncio.ensure_future(

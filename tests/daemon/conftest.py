@@ -17,7 +17,7 @@ TOKEN = str(Path(__file__).parent / "agents" / "token")
 
 def token_config(tmp_path: Path, nodes: int = 3, services: dict[str, list[str]] | None = None,
                  extra: str = "", monitor_interval: float = 0.3,
-                 node_loss_timeout: float = 1.0) -> ClusterConfig:
+                 node_loss_timeout: float = 1.0, stop_timeout: float = 5.0) -> ClusterConfig:
     """A cluster of ``nodes`` nodes whose services are chains of token resources."""
     services = services if services is not None else {"web": ["web-a", "web-b"]}
     lines = ['[cluster]', 'name = "t"', 'config_version = 1', '']
@@ -29,7 +29,7 @@ def token_config(tmp_path: Path, nodes: int = 3, services: dict[str, list[str]] 
         for res in resources:
             lines += [f'[resources.{res}]', f'agent = "{TOKEN}"',
                       f'operations = {{ monitor = {{ interval = {monitor_interval}, timeout = {min(5.0, 10 * monitor_interval)} }},'
-                      ' start = { timeout = 5 }, stop = { timeout = 5 } }', '']
+                      f' start = {{ timeout = 5 }}, stop = {{ timeout = {stop_timeout} }} }}', '']
         tree = ", ".join(f'"{r}"' for r in resources)
         lines += [f'[services.{svc}]', f'tree = [{tree}]', f'order = [{tree}]',
                   f'stop_order = [{", ".join(repr(r).replace(chr(39), chr(34)) for r in reversed(resources))}]',

@@ -72,6 +72,7 @@ def test_monitor_failure_is_reported_once(tmp_path, executor):
 
     async def go():
         assert (await runner.start("web")).ok
+        runner.monitor("web")
         (tokens / "web-b.running").unlink()
         for _ in range(100):
             if failures:

@@ -1,0 +1,106 @@
+"""API handlers: one name per request, JSON-able params in, a JSON-able dict out.
+
+Transport-free: the unix socket server and a future HTTPS server both call
+``Api.call(method, params)``. An error comes back as ``{"error": {"message", "exit_code",
+"kind"}}`` (``exit_code`` 2 for bad input, 1 for refused or failed), so every client can
+render it as one line and exit with the same code the CLI would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+from hacore.errors import HacoreError, InputError
+
+log = logging.getLogger("hacore.api")
+
+#: methods that change something (a future HTTPS server asks for more than a read token)
+WRITE_METHODS = frozenset({"service", "node"})
+
+
+class Backend(Protocol):
+    """What the daemon offers to the API (implemented by ``hacore.daemon.node.NodeDaemon``)."""
+
+    def api_status(self) -> dict[str, Any]:
+        """The cluster as ``hacore status --json`` prints it."""
+
+    def api_nodes(self) -> dict[str, Any]:
+        """The nodes as ``hacore nodes --json`` prints them."""
+
+    async def api_service(self, op: str, service: str, node: str | None) -> dict[str, Any]:
+        """Record an admin request (acknowledged once a quorum holds it)."""
+
+    async def api_node(self, op: str, node: str) -> dict[str, Any]:
+        """standby / unstandby a node."""
+
+
+def _string(params: dict[str, Any], key: str, required: bool = True) -> str | None:
+    value = params.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value:
+        raise InputError(f"request parameter {key!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+class Api:
+    """Dispatches requests by name to a Backend; every failure becomes an error dict."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
+            "status": self._status, "nodes": self._nodes, "service": self._service,
+            "node": self._node, "ping": self._ping,
+        }
+
+    def methods(self) -> list[str]:
+        return sorted(self._methods)
+
+    async def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run one request; never raises (errors are returned as ``{"error": ...}``)."""
+        handler = self._methods.get(method)
+        try:
+            if handler is None:
+                raise InputError(f"unknown API method {method!r} (valid: "
+                                 f"{', '.join(self.methods())})")
+            if params is not None and not isinstance(params, dict):
+                raise InputError("request params must be a JSON object")
+            return await handler(params or {})
+        except HacoreError as exc:
+            return error_reply(exc)
+        except Exception as exc:  # a bug must not take the daemon down with it
+            log.exception("API method %s failed", method)
+            return error_reply(HacoreError(f"internal error in {method}: {exc!r} (see the "
+                                           "daemon's log)"))
+
+    async def _ping(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"pong": True}
+
+    async def _status(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.backend.api_status()
+
+    async def _nodes(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.backend.api_nodes()
+
+    async def _service(self, params: dict[str, Any]) -> dict[str, Any]:
+        op = _string(params, "op")
+        service = _string(params, "service")
+        node = _string(params, "node", required=False)
+        assert op is not None and service is not None
+        return await self.backend.api_service(op, service, node)
+
+    async def _node(self, params: dict[str, Any]) -> dict[str, Any]:
+        op = _string(params, "op")
+        node = _string(params, "node")
+        assert op is not None and node is not None
+        if op not in ("standby", "unstandby"):
+            raise InputError(f"unknown node operation {op!r} (valid: standby, unstandby)")
+        return await self.backend.api_node(op, node)
+
+
+def error_reply(exc: HacoreError) -> dict[str, Any]:
+    """The JSON form of a handled error."""
+    return {"error": {"message": str(exc), "exit_code": exc.exit_code,
+                      "kind": type(exc).__name__}}

@@ -1,0 +1,434 @@
+"""The coordinator: on exactly the node the membership view names, one decision per cycle.
+
+Each cycle reads one immutable snapshot (the cluster state plus what nodes reported),
+calls ``decide``, and carries the actions out: ``set-state``/``freeze`` are applied at
+once, ``fence`` runs through the fencing library, every other action is sent to its node
+as an op with an id (resent until its result comes; the node never runs an id twice).
+Every action is logged as one sentence with its reason, every outcome as another. The
+outcome is folded in with ``apply``. While an op runs, its service is ``starting`` or
+``stopping`` with its owner set, so nothing else is decided for it, and if the node is lost
+meanwhile its services count as possibly active there (S3).
+
+A new coordinator first reads the cluster state from a quorum of nodes and takes the
+newest (S5, see docs/design.md for what is not done yet); admin requests are acknowledged
+only once a quorum of nodes has stored the state that holds them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from hacore.config.model import ClusterConfig
+from hacore.errors import OperationFailed
+from hacore.membership.contract import MembershipView
+from hacore.policy import (Action, AdminRequest, Report, ServiceStatus, Snapshot, apply,
+                           decide, initial_snapshot, record_request, snapshot_from_dict,
+                           snapshot_to_dict)
+from hacore.policy.facts import node_joined, node_lost
+from hacore.policy.quorum import is_quorate
+
+log = logging.getLogger("hacore.daemon")
+
+RETRY_INTERVAL = 0.5
+FENCE_RETRY = 5.0
+BUSY_STATES = {"start": "starting", "restart": "starting", "start-subtree": "starting",
+               "restart-subtree": "starting", "stop": "stopping", "stop-subtree": "stopping"}
+
+
+@dataclass
+class Inflight:
+    action: Action
+    prior: ServiceStatus
+    sent: float
+    tries: int = 1
+
+
+def cluster_part(snap: Snapshot) -> dict[str, Any]:
+    """What is replicated to every node: the snapshot without reports and local view."""
+    raw = snapshot_to_dict(snap)
+    raw.pop("reports", None)
+    raw.pop("local", None)
+    return raw
+
+
+class Coordinator:
+    """Runs the policy cycle while this node is the coordinator (see module docstring)."""
+
+    def __init__(self, config: ClusterConfig, node: str, incarnation: int,
+                 send: Callable[[str, str, dict[str, Any]], None],
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.node = node
+        self.send = send
+        self.clock = clock
+        self._ids = itertools.count(1)
+        self._prefix = f"{node}.{incarnation}"
+        self.active = False
+        self.snap: Snapshot | None = None
+        self.version = 0
+        self.view: MembershipView | None = None
+        self.inflight: dict[str, Inflight] = {}
+        self.statuses: dict[str, dict[str, Any]] = {}
+        self.min_seq: dict[str, int] = {}
+        self.acks: dict[str, int] = {}
+        self.fencing: dict[str, float] = {}  # node -> when the last attempt started
+        self.fence_tasks: set[asyncio.Task[Any]] = set()
+        self._gathered: dict[str, tuple[int, dict[str, Any]]] = {}
+        self._gathering = False
+        self._ready_at = 0.0
+        self._pending_fence_logged: set[str] = set()
+        self.incarnations: dict[str, int] = {}
+        self.on_publish: Callable[[int, dict[str, Any]], None] | None = None
+
+    # -- taking over and stepping down ----------------------------------------------------
+
+    def take_over(self, view: MembershipView, own_version: int, own_state: dict[str, Any],
+                  not_before: float) -> None:
+        """Become coordinator: ask every member for its stored state (S5) first."""
+        self.active = True
+        self.view = view
+        self._gathering = True
+        self._gathered = {self.node: (own_version, own_state)}
+        self._ready_at = not_before
+        self.inflight.clear()
+        self.statuses.clear()
+        self.min_seq.clear()
+        self.acks.clear()
+        log.info("%s is the coordinator now (epoch %d); reading the cluster state from a "
+                 "quorum before the first decision", self.node, view.epoch)
+        self._ask_states()
+
+    def _ask_states(self) -> None:
+        assert self.view is not None
+        for name in self.view.member_names():
+            if name not in self._gathered:
+                self.send(name, "state-req", {})
+
+    def on_state_reply(self, sender: str, version: int, state: dict[str, Any]) -> None:
+        if not self._gathering:
+            return
+        self._gathered[sender] = (version, state)
+        assert self.view is not None
+        if is_quorate(self.config, self._gathered):
+            self._finish_gathering()
+
+    def _finish_gathering(self) -> None:
+        assert self.view is not None
+        holder, (version, state) = max(self._gathered.items(), key=lambda kv: kv[1][0])
+        self._gathering = False
+        self.version = version
+        view = self.view
+        members = view.member_names()
+        if not state:
+            snap = initial_snapshot(self.config, list(members))
+            snap = replace(snap, generation=1)
+            log.info("no node holds a cluster state: the cluster forms with %s",
+                     ", ".join(members))
+        else:
+            snap = snapshot_from_dict({**state, "reports": {}})
+            log.info("took cluster state version %d from %s (%d nodes answered)", version,
+                     holder, len(self._gathered))
+            now = self.clock()
+            for name in list(snap.members):
+                if name not in members:
+                    snap = node_lost(self.config, snap, name, last_heard=_last_heard(view, name, now))
+            for name in members:
+                if name not in snap.members:
+                    snap = node_joined(self.config, snap, name)
+            services = dict(snap.services)
+            for name, st in services.items():  # what a lost coordinator had in flight
+                if st.state in ("starting", "stopping") and st.owner in members:
+                    services[name] = replace(st, state="recovering")
+                    log.info("%s was %s on %s under the previous coordinator: it is stopped "
+                             "there first, then placed again", name, st.state, st.owner)
+            snap = replace(snap, services=services)
+        self.snap = replace(snap, quorate=view.quorate, coordinator=view.coordinator,
+                            local=self.node)
+        self.incarnations = {m.name: m.incarnation for m in view.members}
+        self._publish()
+
+    def step_down(self, why: str) -> None:
+        if self.active:
+            log.info("%s is no longer the coordinator: %s", self.node, why)
+        self.active = False
+        self._gathering = False
+        self.inflight.clear()
+
+    # -- facts ----------------------------------------------------------------------------
+
+    def on_view(self, view: MembershipView) -> None:
+        """Fold a membership change into the snapshot (node_lost / node_joined)."""
+        self.view = view
+        if self.snap is None:
+            if self._gathering:
+                self._ask_states()
+            return
+        snap = self.snap
+        now = self.clock()
+        current = {m.name: m.incarnation for m in view.members}
+        for name in list(snap.members):
+            restarted = name in current and current[name] != self.incarnations.get(name, current[name])
+            if name not in current or restarted:
+                snap = node_lost(self.config, snap, name, last_heard=_last_heard(view, name, now))
+                why = "restarted its daemon" if restarted else "left the membership"
+                log.warning("%s %s; its services count as active there until it is fenced "
+                            "or its self-stop deadline passes (S3)", name, why)
+                self._forget_node(name)
+        for name in current:
+            if name not in snap.members:
+                snap = node_joined(self.config, snap, name)
+                log.info("%s joined the membership", name)
+        self.incarnations = current
+        self.snap = replace(snap, quorate=view.quorate, coordinator=view.coordinator)
+        self._publish()
+
+    def _forget_node(self, name: str) -> None:
+        for op_id, inf in list(self.inflight.items()):
+            if inf.action.node == name:
+                del self.inflight[op_id]
+        self.statuses.pop(name, None)
+        self.min_seq.pop(name, None)
+
+    def on_status(self, sender: str, body: dict[str, Any]) -> None:
+        old = self.statuses.get(sender)
+        if old is None or int(body.get("seq", 0)) >= int(old.get("seq", 0)):
+            self.statuses[sender] = body
+
+    def on_ack(self, sender: str, version: int) -> None:
+        self.acks[sender] = max(version, self.acks.get(sender, 0))
+
+    def on_result(self, sender: str, body: dict[str, Any]) -> None:
+        inf = self.inflight.pop(str(body.get("id")), None)
+        if inf is None or self.snap is None:
+            return  # a duplicate, or an op of a node lost meanwhile
+        ok = bool(body.get("ok"))
+        self.min_seq[sender] = int(body.get("seq", 0))
+        action = inf.action
+        assert action.service is not None
+        st = self.snap.status(action.service)
+        services = dict(self.snap.services)
+        services[action.service] = replace(st, state=inf.prior.state, owner=inf.prior.owner)
+        self.snap = apply(self.config, replace(self.snap, services=services), [action], [ok],
+                          now=self.clock())
+        verb = action.summary()
+        if ok:
+            log.info("done: %s (%.2f s)", verb, float(body.get("duration", 0.0)))
+        else:
+            log.warning("FAILED: %s: %s", verb, body.get("detail", ""))
+        self._publish()
+
+    # -- the cycle ------------------------------------------------------------------------
+
+    def ready(self, now: float) -> bool:
+        return (self.active and self.snap is not None and not self._gathering
+                and now >= self._ready_at and self.view is not None and self.view.quorate)
+
+    def decision_snapshot(self) -> Snapshot:
+        """The snapshot decide reads: state + reports. A member not heard from since it
+        joined is kept out of placement (as if in standby) until its first status (its
+        probe) arrives; a node whose last status predates its last result says nothing."""
+        assert self.snap is not None
+        snap = self.snap
+        busy = {inf.action.service for inf in self.inflight.values()}
+        reports: dict[str, dict[str, Report]] = {}
+        silent = set()
+        for node in snap.members:
+            body = self.statuses.get(node)
+            if body is None:
+                silent.add(node)
+                continue
+            if int(body.get("seq", 0)) < self.min_seq.get(node, 0):
+                continue  # older than the result of its last op: wait for a fresh one
+            seen = body.get("services", {})
+            for name, info in seen.items():
+                if name in busy or self.config.service(name) is None:
+                    continue
+                st = snap.status(name)
+                if st.owner == node and st.state == "started":
+                    if info.get("status") == "failed":
+                        reports.setdefault(name, {})[node] = Report("failed", info.get("resource"))
+                elif st.owner != node or st.state not in ("starting", "stopping", "recovering"):
+                    reports.setdefault(name, {})[node] = Report("running")
+            for name, st in snap.services.items():
+                if st.owner == node and st.state == "started" and name not in seen \
+                        and name not in busy:
+                    reports.setdefault(name, {})[node] = Report("stopped")
+        return replace(snap, reports=reports, standby=snap.standby | silent)
+
+    def cycle(self) -> list[Action]:
+        """One decision round; returns the actions acted on (for tests and the journal)."""
+        now = self.clock()
+        if not self.ready(now):
+            return []
+        assert self.snap is not None
+        busy = {inf.action.service for inf in self.inflight.values()}
+        actions = decide(self.config, self.decision_snapshot(), now)
+        acted: list[Action] = []
+        changed = False
+        for action in actions:
+            if action.kind == "fence":
+                if self._fence(action, now):
+                    acted.append(action)
+                continue
+            if action.service in busy:
+                continue
+            if action.kind in ("set-state", "freeze"):
+                log.info("%s", action.reason)
+                self.snap = apply(self.config, self.snap, [action], now=now)
+                changed = True
+            else:
+                self._dispatch(action, now)
+                busy.add(action.service)
+                changed = True
+            acted.append(action)
+        if changed:
+            self._publish()
+        return acted
+
+    def _dispatch(self, action: Action, now: float) -> None:
+        assert self.snap is not None and action.service is not None and action.node is not None
+        op_id = f"{self._prefix}.{next(self._ids)}"
+        prior = self.snap.status(action.service)
+        if action.state is not None or action.kind != "stop":  # not a stray copy's stop
+            services = dict(self.snap.services)
+            services[action.service] = replace(prior, state=BUSY_STATES[action.kind],
+                                               owner=action.node)
+            self.snap = replace(self.snap, services=services)
+        self.inflight[op_id] = Inflight(action, prior, now)
+        log.info("%s", action.reason)
+        self._send_op(op_id, action)
+
+    def _send_op(self, op_id: str, action: Action) -> None:
+        assert action.node is not None
+        self.send(action.node, "op", {"id": op_id, "kind": action.kind,
+                                      "service": action.service,
+                                      "resources": list(action.resources)})
+
+    def retry(self) -> None:
+        """Resend ops whose result has not come (same id: never run twice), and state."""
+        now = self.clock()
+        if self._gathering:
+            self._ask_states()
+            return
+        for op_id, inf in self.inflight.items():
+            if now - inf.sent >= RETRY_INTERVAL * min(inf.tries, 4):
+                inf.tries += 1
+                inf.sent = now
+                self._send_op(op_id, inf.action)
+        if self.view is not None and self.snap is not None:
+            behind = [m for m in self.view.member_names() if self.acks.get(m, 0) < self.version]
+            if behind:
+                self._broadcast(behind)
+
+    # -- fencing --------------------------------------------------------------------------
+
+    def _fence(self, action: Action, now: float) -> bool:
+        node = action.node
+        assert node is not None
+        last = self.fencing.get(node)
+        if last is not None and (last < 0 or now - last < FENCE_RETRY):
+            return False
+        try:
+            from hacore.fencing.methods import fence_node
+        except ImportError:
+            if node not in self._pending_fence_logged:
+                self._pending_fence_logged.add(node)
+                log.error("%s; PENDING: the fencing library is not installed on %s, so %s "
+                          "stays unfenced and its services wait (S3)", action.reason,
+                          self.node, node)
+            return False
+        log.info("%s", action.reason)
+        self.fencing[node] = -1.0  # running
+        task = asyncio.ensure_future(asyncio.to_thread(fence_node, self.config, node, "reboot"))
+        self.fence_tasks.add(task)
+        task.add_done_callback(lambda t: self._fenced(action, t))
+        return True
+
+    def _fenced(self, action: Action, task: asyncio.Task[Any]) -> None:
+        self.fence_tasks.discard(task)
+        node = action.node
+        assert node is not None
+        self.fencing[node] = self.clock()
+        try:
+            outcome = task.result()
+            ok, detail = bool(outcome.confirmed), outcome.detail
+        except Exception as exc:
+            ok, detail = False, f"fencing raised {exc!r}"
+        if not self.active or self.snap is None:
+            log.warning("fence of %s ended after this node stopped coordinating: %s", node, detail)
+            return
+        if ok:
+            log.info("fenced %s: %s", node, detail)
+            self.fencing.pop(node, None)
+            self.snap = apply(self.config, self.snap, [action], [True], now=self.clock())
+            self._publish()
+        else:
+            log.error("fence of %s FAILED: %s; its services wait, retried in %g s (S3)", node,
+                      detail, FENCE_RETRY)
+
+    # -- admin requests -------------------------------------------------------------------
+
+    async def admin(self, request: AdminRequest | tuple[str, str], timeout: float = 60.0) -> int:
+        """Record an admin request once its service is idle; return the state version once a
+        quorum of nodes holds it. Raises RequestRefused/InputError/OperationFailed."""
+        deadline = self.clock() + timeout
+        service = request.service if isinstance(request, AdminRequest) else None
+        while True:
+            if not self.active or self._gathering or self.snap is None:
+                raise OperationFailed(f"{self.node} is not (yet) the coordinator; try again")
+            if service is None or all(inf.action.service != service
+                                      for inf in self.inflight.values()):
+                break
+            if self.clock() > deadline:
+                raise OperationFailed(f"service {service!r} is still busy with an operation")
+            await asyncio.sleep(0.05)
+        if isinstance(request, AdminRequest):
+            self.snap = record_request(self.config, self.snap, request)
+            log.info("recorded the request to %s %s%s", request.op, request.service,
+                     f" on {request.node}" if request.node else "")
+        else:
+            op, node = request
+            standby = (self.snap.standby | {node} if op == "standby"
+                       else self.snap.standby - {node})
+            self.snap = replace(self.snap, standby=standby)
+            log.info("recorded: %s %s", op, node)
+        version = self._publish()
+        while self.clock() < deadline:
+            held = [n for n, v in self.acks.items() if v >= version] + [self.node]
+            if is_quorate(self.config, set(held)):
+                return version
+            await asyncio.sleep(0.02)
+        raise OperationFailed("the request was recorded but a quorum of nodes did not "
+                              "confirm it in time; check `hacore status`")
+
+    # -- replication ----------------------------------------------------------------------
+
+    def _publish(self) -> int:
+        assert self.snap is not None
+        self.version += 1
+        self.acks[self.node] = self.version
+        if self.on_publish is not None:
+            self.on_publish(self.version, cluster_part(self.snap))
+        if self.view is not None:
+            self._broadcast([m for m in self.view.member_names() if m != self.node])
+        return self.version
+
+    def _broadcast(self, nodes: list[str]) -> None:
+        assert self.snap is not None
+        body = {"version": self.version, "state": cluster_part(self.snap)}
+        for name in nodes:
+            if name != self.node:
+                self.send(name, "state", body)
+
+
+def _last_heard(view: MembershipView, node: str, now: float) -> float:
+    for lost in view.lost:
+        if lost.name == node and lost.last_heard is not None:
+            return lost.last_heard
+    return now

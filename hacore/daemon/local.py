@@ -1,0 +1,240 @@
+"""LocalNode: this node's share of the work: run the coordinator's ops, report, obey S2.
+
+- An op message is run at most once: its id is recorded with its outcome in the state file;
+  a retried id gets the recorded result again, an id still running is ignored. Only the
+  node the membership view names as coordinator is obeyed.
+- Ops on one service never overlap (a lock per service); every resource start asks the
+  provider for a fresh lease at that moment (the runner's ``may_start``).
+- Status (what runs here, what failed) goes to the coordinator every second and at once on
+  every change, numbered so that the coordinator can tell it from an older one.
+- Without quorum, or after the provider reports a stall of this node's loop, the no-quorum
+  rule (``hacore.policy.no_quorum_actions``, stop by default) runs here, locally (S2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from hacore.config.model import ClusterConfig
+from hacore.daemon.runner import ServiceRunner, StepOutcome
+from hacore.daemon.store import LocalState, LocalStore
+from hacore.executor.operation import OperationResult
+from hacore.membership.contract import MembershipView
+from hacore.policy import ServiceStatus, Snapshot, no_quorum_actions
+
+log = logging.getLogger("hacore.daemon")
+
+
+class LocalNode:
+    """Runs ops for the coordinator and keeps ``active`` (service -> active resources)."""
+
+    def __init__(self, config: ClusterConfig, node: str, runner: ServiceRunner,
+                 store: LocalStore, state: LocalState,
+                 send: Callable[[str, str, dict[str, Any]], None],
+                 view: Callable[[], MembershipView]) -> None:
+        self.config = config
+        self.node = node
+        self.runner = runner
+        self.store = store
+        self.state = state
+        self.send = send
+        self.view = view
+        self.active: dict[str, list[str]] = {k: list(v) for k, v in state.local.items()}
+        self.failed: dict[str, str] = {}
+        self.seq = 0
+        self.stalled = False
+        self.frozen: set[str] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._running: dict[str, asyncio.Task[None]] = {}
+        self._stopping: set[str] = set()
+        runner.on_failure = self.on_monitor_failure
+
+    def _lock(self, service: str) -> asyncio.Lock:
+        return self._locks.setdefault(service, asyncio.Lock())
+
+    def _save(self) -> None:
+        self.state.local = {k: list(v) for k, v in self.active.items()}
+        self.store.save(self.state)
+
+    # -- what runs here -------------------------------------------------------------------
+
+    async def probe_all(self) -> None:
+        """At start-up: find what already runs here (adopted, never restarted)."""
+        known = set(self.active)
+        for svc in self.config.services:
+            async with self._lock(svc.name):
+                found = await self.runner.probe(svc.name)
+            if found.status == "running" or (found.status == "failed" and svc.name in known):
+                self.active[svc.name] = list(svc.start_order)
+                if found.status == "failed":
+                    self.failed[svc.name] = found.resource or ""
+                log.info("probe: %s is active on %s (%s); it is reported, not restarted",
+                         svc.name, self.node, found.detail)
+                if found.status == "running":
+                    self.runner.monitor(svc.name)
+            elif found.status == "failed":
+                self.active[svc.name] = list(svc.start_order)
+                self.failed[svc.name] = found.resource or ""
+                log.warning("probe of %s on %s failed (%s): reported as possibly active",
+                            svc.name, self.node, found.detail)
+            else:
+                self.active.pop(svc.name, None)
+        self.seq += 1
+        self._save()
+
+    def status_body(self) -> dict[str, Any]:
+        services = {}
+        for name in self.active:
+            if name in self.failed:
+                services[name] = {"status": "failed", "resource": self.failed[name] or None}
+            else:
+                services[name] = {"status": "running", "resource": None}
+        return {"seq": self.seq, "services": services,
+                "state_version": self.state.cluster_version}
+
+    def report(self) -> None:
+        """Send this node's status to the coordinator (if there is one)."""
+        coordinator = self.view().coordinator
+        if coordinator is not None:
+            self.send(coordinator, "status", self.status_body())
+
+    def on_monitor_failure(self, service: str, resource: str, result: OperationResult) -> None:
+        self.failed[service] = resource
+        self.seq += 1
+        log.warning("%s on %s: monitor of %s says %s; reported to the coordinator", service,
+                    self.node, resource, result.code.label)
+        self.report()
+
+    # -- ops from the coordinator ---------------------------------------------------------
+
+    def on_op(self, sender: str, msg: dict[str, Any]) -> None:
+        op_id = str(msg.get("id"))
+        coordinator = self.view().coordinator
+        if sender != coordinator:
+            log.warning("ignored op %s from %s: the coordinator is %s", op_id, sender,
+                        coordinator)
+            return
+        done = self.state.done.get(op_id)
+        if done is not None:
+            self.send(sender, "result", done)  # a retry: the same answer, nothing run again
+            return
+        if op_id in self._running:
+            return
+        self._running[op_id] = asyncio.ensure_future(self._run_op(sender, op_id, msg))
+
+    async def _run_op(self, sender: str, op_id: str, msg: dict[str, Any]) -> None:
+        kind, service = msg["kind"], msg["service"]
+        resources = list(msg.get("resources") or [])
+        try:
+            async with self._lock(service):
+                out = await self.execute(kind, service, resources)
+        except Exception as exc:
+            log.exception("op %s (%s %s) failed with an exception", op_id, kind, service)
+            out = StepOutcome(False, f"internal error: {exc!r}")
+        self.seq += 1
+        result = {"id": op_id, "ok": out.ok, "detail": out.detail, "seq": self.seq,
+                  "kind": kind, "service": service, "node": self.node,
+                  "duration": round(sum(s[3] for s in out.steps), 3)}
+        self.state.done[op_id] = result
+        self._save()
+        self._running.pop(op_id, None)
+        self.send(sender, "result", result)
+
+    async def execute(self, kind: str, service: str, resources: list[str]) -> StepOutcome:
+        """Carry out one action's part on this node; keeps ``active`` and monitors right."""
+        svc = self.config.service(service)
+        if svc is None:
+            return StepOutcome(False, f"no service {service!r} in this node's configuration")
+        runner = self.runner
+        active = self.active.get(service, [])
+        self.frozen.discard(service)
+        if kind in ("start", "start-subtree"):
+            out = await runner.start(service, resources or None)
+            names = set(active) | set(resources or svc.start_order)
+            self.active[service] = [n for n in svc.start_order if n in names]
+            if out.ok:
+                self.failed.pop(service, None)
+                runner.monitor(service, self.active[service])
+            return out
+        if kind in ("stop", "stop-subtree"):
+            runner.unmonitor(service)
+            out = await runner.stop(service, resources or None)
+            if out.ok:
+                left = [n for n in active if n not in set(resources or svc.stop_order)]
+                if left and kind == "stop-subtree":
+                    self.active[service] = left
+                    self.failed.pop(service, None)
+                    runner.monitor(service, left)
+                else:
+                    self.active.pop(service, None)
+                    self.failed.pop(service, None)
+            return out
+        if kind in ("restart", "restart-subtree"):
+            runner.unmonitor(service)
+            to_stop = (list(svc.stop_order) if kind == "restart"
+                       else [n for n in svc.stop_order if n in set(resources)])
+            out = await runner.stop(service, to_stop)
+            if not out.ok:
+                return out
+            started = await runner.start(service, resources or None)
+            if kind == "restart":
+                self.active[service] = list(resources or svc.start_order)
+            if started.ok:
+                self.failed.pop(service, None)
+                runner.monitor(service, self.active.get(service))
+            return StepOutcome(started.ok, started.detail, started.resource,
+                               out.steps + started.steps)
+        return StepOutcome(False, f"unknown op kind {kind!r}")
+
+    # -- S2: the no-quorum rule -----------------------------------------------------------
+
+    def enforce_no_quorum(self) -> None:
+        """Run the no-quorum rule when this node is out of quorum (or stalled)."""
+        view = self.view()
+        if (view.quorate and not self.stalled) or not self.active:
+            return
+        services = {name: ServiceStatus(state="started", owner=self.node,
+                                        frozen=name in self.frozen)
+                    for name in self.active}
+        local = Snapshot(members={m: 0 for m in view.member_names()}, quorate=False,
+                         services=services, local=self.node)
+        why = "its loop stalled" if self.stalled else "it lost quorum"
+        for action in no_quorum_actions(self.config, local):
+            name = action.service
+            assert name is not None
+            if action.kind == "freeze":
+                self.frozen.add(name)
+                self.runner.unmonitor(name)
+                log.warning("%s", action.reason)
+            elif action.kind == "stop" and name not in self._stopping:
+                self._stopping.add(name)
+                log.warning("%s (%s)", action.reason, why)
+                asyncio.ensure_future(self._stop_alone(name, list(action.resources)))
+
+    async def _stop_alone(self, service: str, resources: list[str]) -> None:
+        try:
+            async with self._lock(service):
+                if service not in self.active:
+                    return
+                out = await self.execute("stop", service, resources)
+                self.seq += 1
+                self._save()
+            if out.ok:
+                log.warning("stopped %s on %s without quorum", service, self.node)
+            else:
+                log.error("stop of %s on %s without quorum FAILED: %s; it may still hold its "
+                          "resources, only fencing can make it safe (S4)", service, self.node,
+                          out.detail)
+        finally:
+            self._stopping.discard(service)
+
+    async def stop_everything(self) -> None:
+        """Stop every active service here, in stop order (a clean shutdown)."""
+        for name in list(self.active):
+            async with self._lock(name):
+                out = await self.execute("stop", name, [])
+            log.info("stopped %s on %s for shutdown: %s", name, self.node, out.detail)
+        self._save()

@@ -1,0 +1,347 @@
+"""NodeDaemon: one node's asyncio process gluing membership, coordinator, runner and API.
+
+A tick (every 0.2 s) reads the membership view once and: takes over or steps down as the
+view names the coordinator, runs the local no-quorum rule (S2), runs one coordinator cycle,
+resends what was not answered, and reports this node's status. Any exception in a tick or
+a message handler is logged and the daemon goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from typing import Any
+
+from hacore.api.client import ApiError
+from hacore.api.handlers import Api
+from hacore.api.server import UnixApiServer
+from hacore.config.model import ClusterConfig
+from hacore.daemon.coordinator import Coordinator
+from hacore.daemon.local import LocalNode
+from hacore.daemon.messages import BadMessage, decode, encode
+from hacore.daemon.runner import ServiceRunner
+from hacore.daemon.status import build_nodes, build_status
+from hacore.daemon.store import LocalStore
+from hacore.errors import HacoreError, InputError, OperationFailed
+from hacore.executor.forkserver import ForkServer
+from hacore.membership.contract import MembershipEvent, MembershipProvider, Message
+from hacore.policy import AdminRequest, Snapshot, check_admin_request, snapshot_from_dict
+from hacore.policy.admin import OPERATIONS
+
+log = logging.getLogger("hacore.daemon")
+
+TICK = 0.2
+REPORT_EVERY = 1.0
+ADMIN_TIMEOUT = 65.0
+
+
+class NodeDaemon:
+    """Runs one node. ``await start()``, then ``await stop()`` (or ``run_forever``)."""
+
+    def __init__(self, config: ClusterConfig, node: str, provider: MembershipProvider, *,
+                 state_dir: str, socket_path: str | None = None,
+                 executor: ForkServer | None = None, env: dict[str, str] | None = None,
+                 tick: float = TICK) -> None:
+        if config.node(node) is None:
+            names = ", ".join(n.name for n in config.nodes)
+            raise InputError(f"--node {node!r} is not a node of cluster {config.name!r} "
+                             f"(nodes: {names})")
+        self.config = config
+        self.node = node
+        self.provider = provider
+        self.state_dir = state_dir
+        self.socket_path = socket_path
+        self.tick = tick
+        self._own_executor = executor is None
+        self.executor = executor
+        self.env = {"HACORE_NODE": node, **(env or {})}
+        self.store = LocalStore(state_dir)
+        self.state = self.store.load()
+        self.started_at = time.time()
+        self.coordinator = Coordinator(config, node, self._incarnation(), self.send)
+        self.coordinator.on_publish = self._store_cluster
+        self.local: LocalNode | None = None
+        self.api = Api(self)
+        self.server: UnixApiServer | None = None
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._admin_ids = itertools.count(1)
+        self._admin_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._admin_done: dict[str, dict[str, Any]] = {}
+        self._unsubscribe: list[Any] = []
+        self._last_report = 0.0
+        self._last_retry = 0.0
+
+    def _incarnation(self) -> int:
+        return int(time.time() * 1000)
+
+    # -- life cycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start the executor, probe what runs here, join, serve the API, start ticking."""
+        if self.executor is None:
+            self.executor = ForkServer().start()
+        runner = ServiceRunner(self.config, self.node, self.executor,
+                               may_start=self.provider.holds_fresh_lease, env=self.env)
+        self.local = LocalNode(self.config, self.node, runner, self.store, self.state,
+                               self.send, self.provider.view)
+        await self.local.probe_all()
+        self._unsubscribe.append(self.provider.on_event(self._on_event))
+        self._unsubscribe.append(self.provider.on_message(self._on_message))
+        await self.provider.start()
+        if self.socket_path:
+            self.server = UnixApiServer(self.socket_path, self.api)
+            await self.server.start()
+        self._tasks.append(asyncio.ensure_future(self._loop()))
+        log.info("%s started (cluster %s, config version %d, state in %s)", self.node,
+                 self.config.name, self.config.config_version, self.state_dir)
+
+    async def stop(self, stop_services: bool = False) -> None:
+        """Leave: stop ticking, optionally stop what runs here, close everything."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._tasks.clear()
+        if self.server is not None:
+            await self.server.close()
+        if self.local is not None:
+            if stop_services:
+                await self.local.stop_everything()
+            self.local.runner.close()
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        await self.provider.stop()
+        if self._own_executor and self.executor is not None:
+            await asyncio.to_thread(self.executor.stop)
+            self.executor = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                self.step()
+            except Exception:
+                log.exception("tick failed on %s; going on", self.node)
+            await asyncio.sleep(self.tick)
+
+    def step(self) -> None:
+        """One tick (see the module docstring)."""
+        assert self.local is not None
+        view = self.provider.view()
+        coord = self.coordinator
+        mine = view.quorate and view.coordinator == self.node
+        if mine and not coord.active:
+            coord.take_over(view, self.state.cluster_version, self.state.cluster,
+                            not_before=self.started_at + self.config.timing.post_join_delay)
+        elif coord.active and not mine:
+            coord.step_down("the view names " + str(view.coordinator) if view.quorate
+                            else "this partition lost quorum")
+        self.local.enforce_no_quorum()
+        self.local.stalled = False
+        now = time.time()
+        if coord.active:
+            coord.cycle()
+            if now - self._last_retry >= 0.5:
+                self._last_retry = now
+                coord.retry()
+        if now - self._last_report >= REPORT_EVERY:
+            self._last_report = now
+            self.local.report()
+
+    # -- membership -----------------------------------------------------------------------
+
+    def _on_event(self, event: MembershipEvent) -> None:
+        try:
+            if event.kind == "stall" and self.local is not None:
+                log.warning("%s: this node's loop stalled (%s); it treats itself as out of "
+                            "quorum and stops its services first", self.node, event.detail)
+                self.local.stalled = True
+                self.local.enforce_no_quorum()
+            if event.kind in ("view", "quorum-gained", "quorum-lost"):
+                if event.left or event.joined:
+                    parts = ([f"left {', '.join(event.left)}"] if event.left else []) + \
+                        ([f"joined {', '.join(event.joined)}"] if event.joined else [])
+                    log.info("membership seen by %s: %s; quorate: %s", self.node,
+                             ", ".join(parts), event.view.quorate)
+                if self.coordinator.active:
+                    self.coordinator.on_view(event.view)
+                if self.local is not None:
+                    self._last_report = 0.0  # report to the (maybe new) coordinator now
+        except Exception:
+            log.exception("membership event %s failed on %s; going on", event.kind, self.node)
+
+    # -- messages -------------------------------------------------------------------------
+
+    def send(self, node: str, kind: str, body: dict[str, Any]) -> None:
+        """Send a daemon message; to this node itself it is delivered locally."""
+        payload = encode(kind, body)
+        if node == self.node:
+            msg = Message(self.node, 0, payload)
+            asyncio.get_running_loop().call_soon(self._on_message, msg)
+            return
+        try:
+            self.provider.send(node, payload)
+        except Exception as exc:
+            log.warning("could not send %s to %s: %s", kind, node, exc)
+
+    def _on_message(self, msg: Message) -> None:
+        try:
+            body = decode(msg.payload)
+        except BadMessage as exc:
+            log.warning("dropped a message from %s: %s", msg.sender, exc)
+            return
+        try:
+            self._handle(msg.sender, body)
+        except Exception:
+            log.exception("handling %s from %s failed; going on", body.get("t"), msg.sender)
+
+    def _handle(self, sender: str, body: dict[str, Any]) -> None:
+        kind = body["t"]
+        coord = self.coordinator
+        assert self.local is not None
+        if kind == "op":
+            self.local.on_op(sender, body)
+        elif kind == "result" and coord.active:
+            coord.on_result(sender, body)
+        elif kind == "status" and coord.active:
+            coord.on_status(sender, body)
+        elif kind == "state-ack" and coord.active:
+            coord.on_ack(sender, int(body.get("version", 0)))
+        elif kind == "state-req":
+            self.send(sender, "state", {"reply": True, "version": self.state.cluster_version,
+                                        "state": self.state.cluster})
+        elif kind == "state":
+            version, state = int(body.get("version", 0)), body.get("state") or {}
+            if body.get("reply"):
+                if coord.active:
+                    coord.on_state_reply(sender, version, state)
+            elif sender == self.provider.view().coordinator:
+                self._store_cluster(version, state)
+                self.send(sender, "state-ack", {"version": version})
+        elif kind == "admin":
+            asyncio.ensure_future(self._serve_admin(sender, body))
+        elif kind == "admin-reply":
+            waiter = self._admin_waiters.get(str(body.get("id")))
+            if waiter is not None and not waiter.done():
+                waiter.set_result(body)
+
+    def _store_cluster(self, version: int, state: dict[str, Any]) -> None:
+        if version < self.state.cluster_version and self.provider.view().coordinator != self.node:
+            return
+        self.state.cluster_version = version
+        self.state.cluster = state
+        self.store.save(self.state)
+
+    # -- admin requests -------------------------------------------------------------------
+
+    async def _serve_admin(self, sender: str, body: dict[str, Any]) -> None:
+        req_id = str(body.get("id"))
+        if req_id in self._admin_done:
+            self.send(sender, "admin-reply", self._admin_done[req_id])
+            return
+        if req_id in self._admin_waiters:  # being served (as a coordinator)
+            return
+        self._admin_waiters[req_id] = asyncio.get_running_loop().create_future()
+        try:
+            reply = await self._as_coordinator(body)
+        finally:
+            self._admin_waiters.pop(req_id, None)
+        reply["id"] = req_id
+        self._admin_done[req_id] = reply
+        self.send(sender, "admin-reply", reply)
+
+    async def _as_coordinator(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            if body.get("what") == "node":
+                version = await self.coordinator.admin((body["op"], body["node"]))
+            else:
+                request = AdminRequest(body["op"], body["service"], body.get("node"))
+                version = await self.coordinator.admin(request)
+            return {"ok": True, "version": version}
+        except HacoreError as exc:
+            return {"ok": False, "message": str(exc), "exit_code": exc.exit_code}
+
+    async def _forward(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Send an admin request to the coordinator (or serve it here) and wait."""
+        view = self.provider.view()
+        if not view.quorate or view.coordinator is None:
+            raise OperationFailed(f"this partition ({self.node}) is not quorate: the request "
+                                  "requires quorum (S2)")
+        if view.coordinator == self.node:
+            reply = await self._as_coordinator(body)
+        else:
+            req_id = f"{self.node}.{self._incarnation()}.{next(self._admin_ids)}"
+            body["id"] = req_id
+            waiter = asyncio.get_running_loop().create_future()
+            self._admin_waiters[req_id] = waiter
+            deadline = time.time() + ADMIN_TIMEOUT
+            try:
+                while not waiter.done():
+                    if time.time() > deadline:
+                        raise OperationFailed("the coordinator did not answer the request")
+                    target = self.provider.view().coordinator
+                    if target is not None:
+                        self.send(target, "admin", body)
+                    try:
+                        await asyncio.wait_for(asyncio.shield(waiter), 1.0)
+                    except asyncio.TimeoutError:
+                        pass
+                reply = waiter.result()
+            finally:
+                self._admin_waiters.pop(req_id, None)
+        if not reply.get("ok"):
+            raise ApiError(str(reply.get("message")), int(reply.get("exit_code", 1)))
+        return reply
+
+    # -- the API backend ------------------------------------------------------------------
+
+    def cluster_snapshot(self) -> Snapshot | None:
+        """The freshest cluster state this node knows (live on the coordinator)."""
+        if self.coordinator.active and self.coordinator.snap is not None:
+            return self.coordinator.snap
+        if not self.state.cluster:
+            return None
+        return snapshot_from_dict({**self.state.cluster, "reports": {}})
+
+    def api_status(self) -> dict[str, Any]:
+        view = self.provider.view()
+        snap = self.cluster_snapshot()
+        version = self.coordinator.version if self.coordinator.active else self.state.cluster_version
+        out = build_status(self.config, view, snap, time.time(), version)
+        assert self.local is not None
+        out["local_services"] = sorted(self.local.active)
+        return out
+
+    def api_nodes(self) -> dict[str, Any]:
+        return build_nodes(self.config, self.provider.view())
+
+    async def api_service(self, op: str, service: str, node: str | None) -> dict[str, Any]:
+        if op not in OPERATIONS:
+            raise InputError(f"unknown service operation {op!r} (valid: {', '.join(OPERATIONS)})")
+        snap = self.cluster_snapshot()
+        if snap is not None:  # name errors are answered here, refusals by the coordinator
+            try:
+                check_admin_request(self.config, snap, AdminRequest(op, service, node))
+            except InputError:
+                raise
+            except HacoreError:
+                pass
+        reply = await self._forward({"what": "service", "op": op, "service": service,
+                                     "node": node})
+        return {"ok": True, "version": reply.get("version")}
+
+    async def api_node(self, op: str, node: str) -> dict[str, Any]:
+        if self.config.node(node) is None:
+            names = ", ".join(n.name for n in self.config.nodes)
+            raise InputError(f"no node named {node!r} (nodes: {names})")
+        reply = await self._forward({"what": "node", "op": op, "node": node})
+        return {"ok": True, "version": reply.get("version")}
+
+
+def default_state_dir() -> str:
+    return os.environ.get("HACORE_STATE_DIR", "/var/lib/hacore")

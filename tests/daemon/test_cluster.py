@@ -1,0 +1,130 @@
+"""Three NodeDaemons over the in-process bus: placement, admin requests, failures, S1-S4."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import token_config
+from inproc import inproc_cluster, wait_for
+
+from hacore.api.client import ApiError
+
+pytestmark = pytest.mark.slow
+
+
+def _config(tmp_path, **kw):
+    return token_config(tmp_path, services={"web": ["web-a", "web-b"]}, **kw)
+
+
+def test_service_starts_on_one_node_and_status_says_where(tmp_path, executor):
+    """web starts once, on n1 (fewest services, config order), and every node's status says so."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.service("web")["state"] == "started", what="web started")
+            assert c.runs("web-a") == ["n1"] and c.runs("web-b") == ["n1"]
+            await wait_for(lambda: c.service("web", "n3")["owner"] == "n1", what="n3 knows")
+            st = c.status("n2")
+            assert st["quorate"] and st["coordinator"] == "n1"
+            assert [m["state"] for m in st["members"]] == ["Online"] * 3
+    asyncio.run(go())
+
+
+def test_relocate_disable_enable(tmp_path, executor):
+    """Admin requests through any node: relocate moves web, disable stops it, enable starts it."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.service("web")["state"] == "started")
+            await c.daemons["n3"].api_service("relocate", "web", "n2")
+            await wait_for(lambda: c.service("web")["owner"] == "n2"
+                           and c.service("web")["state"] == "started", what="on n2")
+            assert c.runs("web-a") == ["n2"]
+            await c.daemons["n2"].api_service("disable", "web", None)
+            await wait_for(lambda: c.service("web")["state"] == "disabled", what="disabled")
+            assert c.runs("web-a") == []
+            assert "disabled" in c.service("web")["reason"]
+            await c.daemons["n1"].api_service("enable", "web", "n3")
+            await wait_for(lambda: c.service("web")["owner"] == "n3"
+                           and c.service("web")["state"] == "started", what="on n3")
+            assert c.runs("web-b") == ["n3"]
+    asyncio.run(go())
+
+
+def test_refused_request_says_why(tmp_path, executor):
+    """A request the policy refuses comes back with the reason and exit code 1; a bad name 2."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.service("web")["state"] == "started")
+            await c.daemons["n2"].api_service("freeze", "web", None)
+            with pytest.raises(ApiError, match="frozen; unfreeze it first") as err:
+                await c.daemons["n2"].api_service("relocate", "web", None)
+            assert err.value.exit_code == 1
+            with pytest.raises(Exception, match="no service named 'nope'") as bad:
+                await c.daemons["n2"].api_service("enable", "nope", None)
+            assert bad.value.exit_code == 2
+    asyncio.run(go())
+
+
+def test_monitor_failure_restarts_in_place(tmp_path, executor):
+    """A resource that stops by itself is restarted where it ran (recovery = restart)."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-b") == ["n1"])
+            (c.tokens("n1") / "web-b.running").unlink()
+            await wait_for(lambda: c.runs("web-b") == ["n1"] and
+                           c.daemons["n1"].coordinator.snap.status("web").restarts,
+                           what="restarted on n1")
+            assert c.service("web")["state"] == "started" and c.runs("web-a") == ["n1"]
+    asyncio.run(go())
+
+
+def test_lost_owner_is_replaced_after_its_self_stop_deadline(tmp_path, executor):
+    """Without fence methods, web moves from a crashed n1 only after n1's self-stop deadline."""
+    config = token_config(tmp_path, services={"web": ["web-a"]},
+                          stop_timeout=1.0, node_loss_timeout=1.0)
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"])
+            await c.crash("n1")
+            (c.tokens("n1") / "web-a.running").unlink()  # n1 "stopped it by itself"
+            lost_at = asyncio.get_running_loop().time()
+            await wait_for(lambda: c.runs("web-a") == ["n2"], what="web on n2")
+            waited = asyncio.get_running_loop().time() - lost_at
+            deadline = 1.0 + 1.0 + 0.5  # node loss + stop budget + margin
+            assert waited >= deadline - 0.2, f"recovered after {waited:.2f} s, before S3 allows"
+            assert c.service("web")["last_owner"] in ("n1", "n2")
+    asyncio.run(go())
+
+
+def test_minority_stops_its_services(tmp_path, executor):
+    """n1 cut off alone loses quorum and stops web by itself (S2); the majority runs it."""
+    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=1.0)
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"])
+            c.bus.partition(["n1"], ["n2", "n3"])
+            await wait_for(lambda: "n1" not in c.runs("web-a"), what="n1 stops web")
+            await wait_for(lambda: c.runs("web-a") == ["n2"], what="web on n2")
+            assert not c.daemons["n1"].api_status()["quorate"]
+    asyncio.run(go())
+
+
+def test_an_op_id_never_runs_twice(tmp_path, executor):
+    """A retried op message gets the recorded answer; the operation does not run again."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"])
+            n2 = c.daemons["n2"]
+            msg = {"id": "test.1", "kind": "start", "service": "web", "resources": ["web-a"]}
+            n2.local.on_op("n1", msg)
+            await wait_for(lambda: "test.1" in n2.state.done, what="op done")
+            (c.tokens("n2") / "web-a.running").unlink()
+            n2.local.on_op("n1", msg)
+            await asyncio.sleep(0.3)
+            assert not (c.tokens("n2") / "web-a.running").exists()
+            n2.local.on_op("n3", {**msg, "id": "test.2"})  # not the coordinator: ignored
+            await asyncio.sleep(0.3)
+            assert "test.2" not in n2.state.done
+    asyncio.run(go())
