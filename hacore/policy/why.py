@@ -7,6 +7,7 @@ table, and ``hacore why`` can use it for one service.
 from __future__ import annotations
 
 from hacore.config.model import ClusterConfig
+from hacore.fencing import rules as fencing
 from hacore.policy.index import index_for
 from hacore.policy.placement import Round, explain_no_node
 from hacore.policy.snapshot import Snapshot
@@ -20,6 +21,11 @@ def waiting_reasons(config: ClusterConfig, snapshot: Snapshot, now: float) -> di
     for plan in ix.plans:
         st = snapshot.services.get(plan.name)
         if st is None:
+            pending = (fencing.startup_fence_pending(config, snapshot.lost, plan.rank)
+                       if snapshot.lost and snapshot.quorate else ())
+            if pending:
+                out[plan.name] = (f"waits for the startup fence of {', '.join(pending)}: it may "
+                                  "still run there from before the cluster formed")
             continue
         name, owner = plan.name, st.owner
         if st.state == "failed":

@@ -177,3 +177,14 @@ def test_failed_stop_fences_or_marks_failed() -> None:
         st = ServiceStatus("recovering", node, stop_failed_on=node)
         got = _kinds(decide(cfg, replace(snap, services={"web": st}), 0.0))
         assert got == [expect]
+
+
+def test_why_names_the_startup_fence_a_service_waits_for() -> None:
+    """waiting_reasons says a first-time service waits for the startup fence of n3."""
+    from hacore.policy.why import waiting_reasons
+
+    cfg = _config(["n1", "n2", "n3"])
+    snap = initial_snapshot(cfg, ["n1", "n2"])
+    assert waiting_reasons(cfg, snap, 0.0) == {
+        "web": "waits for the startup fence of n3: it may still run there from before the "
+               "cluster formed"}
