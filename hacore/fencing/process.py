@@ -7,6 +7,7 @@ normal exit any process left in the group is killed too.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import IO
 
 OUTPUT_CAP = 64 * 1024
+STDIN_CAP = 32 * 1024
 #: how long to wait for the killed agent to be reaped
 KILL_WAIT = 10.0
 
@@ -55,6 +57,10 @@ def run_agent_process(argv: list[str], stdin: str, timeout: float,
     make hacore wait: the agent's own exit ends the call, and leftovers are killed.
     """
     started = time.monotonic()
+    data = stdin.encode()
+    if len(data) > STDIN_CAP:  # more would block the write when the agent does not read
+        return ProcessResult(None, "", "", False, 0.0,
+                             error=f"{len(data)} bytes of options exceed {STDIN_CAP}")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=out, stderr=err,
@@ -64,18 +70,24 @@ def run_agent_process(argv: list[str], stdin: str, timeout: float,
                                  error=f"cannot run {argv[0]}: {exc.strerror or exc}")
         assert proc.stdin is not None
         try:
-            proc.stdin.write(stdin.encode())  # a few hundred bytes: fits the pipe buffer
+            proc.stdin.write(data)  # at most STDIN_CAP: fits the pipe buffer, never blocks
             proc.stdin.close()
         except BrokenPipeError:  # it exited without reading: its exit status tells
-            pass
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
         timed_out = False
         try:
             proc.wait(timeout=max(timeout - (time.monotonic() - started), 0.001))
         except subprocess.TimeoutExpired:
             timed_out = True
             _kill_group(proc.pid)  # the leader is not reaped yet: the group id is still ours
-            proc.wait(timeout=KILL_WAIT)
             killed = True
+            try:
+                proc.wait(timeout=KILL_WAIT)
+            except subprocess.TimeoutExpired:  # stuck in the kernel (D state): report, go on
+                return ProcessResult(None, _read(out), _read(err), True,
+                                     time.monotonic() - started, True,
+                                     error=f"pid {proc.pid} did not die after SIGKILL")
         else:
             # while any member of the group lives, its id cannot be reused: killing is safe
             killed = _kill_group(proc.pid)

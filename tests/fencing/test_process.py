@@ -67,3 +67,15 @@ def test_a_missing_program_is_an_error_not_an_exception(tmp_path: Path) -> None:
     """Running a program that does not exist returns an error result."""
     result = run_agent_process([str(tmp_path / "nothing")], "", 5.0)
     assert result.exit_status is None and "cannot run" in result.error
+
+
+def test_oversized_options_are_refused_before_running() -> None:
+    """More than 32 KiB of options is refused (the write could block) and nothing runs."""
+    result = run_agent_process(["/bin/true"], "x=" + "y" * 40000 + "\n", 5.0)
+    assert result.exit_status is None and "exceed" in result.error
+
+
+def test_an_agent_that_ignores_stdin_still_reports_its_exit(tmp_path: Path) -> None:
+    """An agent that exits without reading stdin gives its exit status, not an error."""
+    result = run_agent_process(["/bin/sh", "-c", "echo 'Failed: nope' >&2; exit 1"], "a=b\n", 10.0)
+    assert result.exit_status == 1 and "Failed: nope" in result.stderr and not result.error
