@@ -1,11 +1,12 @@
-"""Start, monitor and stop times of hacore's fs, apache and ip agents against ClusterLabs' OCF
-agents doing the same job (ocf:heartbeat:Filesystem, apache, IPaddr2), both run through
+"""Start, monitor and stop times of hacore's fs, apache, ip and mysql agents against ClusterLabs'
+OCF agents doing the same job (ocf:heartbeat:Filesystem, apache, IPaddr2, mysql), both through
 hacore's executor (the OCF ones through its OCF wrapper), same machine, same run.
 
 Everything happens inside a private network namespace (a veth pair, both ends inside) and a
 private mount namespace, so nothing touches the host: an ext4 loop device for fs, apache2 on
-127.0.0.1 with a free port, addresses on the namespace's veth for ip. Figures are medians
-(and maxima) over --rounds start/monitor/stop cycles per agent, in milliseconds.
+127.0.0.1 with a free port, addresses on the namespace's veth for ip, mariadbd on a unix
+socket (no TCP) for mysql (the OCF agent gets a copy of the same initialised datadir).
+Figures are medians (and maxima) over --rounds start/monitor/stop cycles per agent, in ms.
 
 Run (root): python bench/agents_vs_ocf.py [--rounds 7] [--json]
 """
@@ -148,6 +149,39 @@ def bench_ip(rounds: int) -> dict[str, dict[str, list[float]]]:
     }
 
 
+def bench_mysql(rounds: int, work: Path) -> dict[str, dict[str, list[float]]]:
+    ours = {
+        "datadir": str(work / "db-ours"),
+        "run_dir": str(work / "db-ours-run"),
+        "init_datadir": "1",
+    }
+    op("mysql", "start", "bench-mysql", ours)  # initialise the datadir outside the timings
+    op("mysql", "stop", "bench-mysql", ours)
+    result = {"mysql": cycle("mysql", "bench-mysql", ours, rounds, deep=True)}
+    # the OCF agent gets a copy of the same initialised datadir and an option file of its own
+    theirs = work / "db-ocf"
+    shutil.copytree(work / "db-ours", theirs / "data", symlinks=True)
+    subprocess.run(["chown", "-R", "mysql:mysql", str(theirs)], check=True)
+    config = theirs / "my.cnf"
+    config.write_text("[mysqld]\nskip-networking\n")
+    result["ocf:heartbeat:mysql"] = cycle(
+        "ocf:heartbeat:mysql",
+        "bench-mysql-ocf",
+        {
+            "config": str(config),
+            "datadir": str(theirs / "data"),
+            "pid": str(theirs / "m.pid"),
+            "socket": str(theirs / "m.sock"),
+            "log": str(theirs / "error.log"),
+            "user": "mysql",
+            "group": "mysql",
+        },
+        rounds,
+        deep=True,
+    )
+    return result
+
+
 def summarise(results: dict[str, dict[str, list[float]]]) -> list[dict]:
     rows = []
     for agent, times in results.items():
@@ -179,6 +213,8 @@ def inner(rounds: int, as_json: bool) -> None:
         results.update(bench_fs(rounds, work))
         results.update(bench_apache(rounds, work))
         results.update(bench_ip(rounds))
+        if os.path.exists("/usr/sbin/mariadbd"):
+            results.update(bench_mysql(rounds, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rows = summarise(results)
