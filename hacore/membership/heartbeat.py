@@ -15,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from hacore.config.model import ClusterConfig
 from hacore.membership import wire
@@ -48,18 +49,20 @@ def boot_clock() -> float:
 class HeartbeatMembership(MembershipProvider):
     """One node of the built-in protocol. ``port`` is the UDP port on every address;
     ``packet_filter`` (tests) drops packets at the sender; ``write_version`` is the wire
-    version this node prefers to write (a rolling upgrade writes the old one until every
-    peer speaks the new)."""
+    version this node prefers to write and ``speaks`` the range it reads (a release writing
+    N reads N..N+1; one writing N+1 still writes N to peers that read no further)."""
 
     def __init__(self, config: ClusterConfig, local: str, key: bytes, *,
                  port: int = DEFAULT_PORT, packet_filter: PacketFilter | None = None,
                  write_version: int = wire.WIRE_VERSION,
+                 speaks: tuple[int, int] = (wire.MIN_WIRE_VERSION, wire.MAX_WIRE_VERSION),
                  clock: Callable[[], float] = boot_clock) -> None:
         self.config = config
         self.timing = MembershipTiming.from_config(config.timing)
         self.port = port
         self.filter = packet_filter
         self.write_version = write_version
+        self.speaks = speaks
         self.clock = clock
         self.key = wire.mac_key(key, config.name)
         self.tag = wire.cluster_tag(config.name)
@@ -105,7 +108,16 @@ class HeartbeatMembership(MembershipProvider):
     def view(self) -> MembershipView:
         if self.current is None:
             self.current = build_view(self.state, self.clock(), time.time(), self.started_wall)
+        elif self.task is not None:
+            self._catch_up()
         return self.current
+
+    def _catch_up(self) -> None:
+        """Asked for the view right after a stall, before the loop ran: step now, so that
+        the stall is noticed (and quorum dropped) before anyone reads a stale view."""
+        now = self.clock()
+        if now - self.last_tick > self.timing.interval + self.timing.stall:
+            self._step(now)
 
     def now(self) -> float:
         return self.clock()
@@ -189,7 +201,7 @@ class HeartbeatMembership(MembershipProvider):
         return max(hb.speaks[0], min(self.write_version, hb.speaks[1]))
 
     def _send_heartbeat(self, peer_id: int, link: int, now: float) -> None:
-        hb = self.state.heartbeat_for(peer_id, now)
+        hb = replace(self.state.heartbeat_for(peer_id, now), speaks=self.speaks)
         packet = wire.Packet(self._version_for(peer_id), wire.KIND_HEARTBEAT, self.me.id,
                              peer_id, self.incarnation, self.state.next_seq(now),
                              wire.heartbeat_body(hb))
@@ -209,7 +221,7 @@ class HeartbeatMembership(MembershipProvider):
 
     def _received(self, link: int, data: bytes, addr: tuple) -> None:
         try:
-            packet = wire.decode(data, self.key, self.tag)
+            packet = wire.decode(data, self.key, self.tag, self.speaks)
         except wire.UnsupportedVersion as exc:
             self._refused(exc, addr)
             return
@@ -231,7 +243,10 @@ class HeartbeatMembership(MembershipProvider):
                 self._drop(exc.reason, f"node id {packet.sender}: {exc}", addr)
                 return
             self.state.heard(packet.sender, link, addr[0], now, time.time())
+            before = self.state.view
             self.state.heartbeat_from(packet.sender, hb, now)
+            if self.state.view != before:  # adopted a new view: publish it now
+                self._publish(now, False, 0.0)
             return
         peer = self.state.peers[packet.sender]
         self.state.heard(packet.sender, link, addr[0], now, time.time())

@@ -44,8 +44,8 @@ def nodes_json(view: MembershipView, config: ClusterConfig) -> dict[str, Any]:
 def nodes_table(view: MembershipView, config: ClusterConfig) -> str:
     """The text of `hacore nodes`: one line per node, then the quorum figures."""
     data = nodes_json(view, config)
-    lines = [f"{'Node':>4}  {'Sts':<3} {'Inc':>20}  {'Joined':<19}  {'Votes':>5}  "
-             f"{'Address':<15}  Name"]
+    lines = [(f"{'Node':>4}  {'Sts':<3} {'Inc':>20}  {'Joined':<19}  {'Votes':>5}  "
+             f"{'Address':<15}  Name")]
     for row in data["nodes"]:
         flags = ("*" if row["local"] else "") + (" (coordinator)" if row["coordinator"] else "")
         sts = "M" if row["state"] == "member" else "X"

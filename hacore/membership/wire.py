@@ -46,9 +46,10 @@ class DecodeError(ValueError):
 class UnsupportedVersion(DecodeError):
     """An authenticated packet in a wire version this node cannot speak."""
 
-    def __init__(self, version: int, sender: int) -> None:
+    def __init__(self, version: int, sender: int,
+                 speaks: tuple[int, int] = (MIN_WIRE_VERSION, MAX_WIRE_VERSION)) -> None:
         super().__init__("version", f"wire version {version}; this node speaks "
-                         f"{MIN_WIRE_VERSION}..{MAX_WIRE_VERSION}", sender)
+                         f"{speaks[0]}..{speaks[1]}", sender)
         self.version = version
 
 
@@ -85,8 +86,11 @@ def encode(packet: Packet, key: bytes, cluster: bytes) -> bytes:
     return data + hmac.new(key, data, hashlib.sha256).digest()
 
 
-def decode(data: bytes, key: bytes, cluster: bytes) -> Packet:
-    """Check and parse a packet; raise DecodeError (or UnsupportedVersion) to drop it."""
+def decode(data: bytes, key: bytes, cluster: bytes,
+           speaks: tuple[int, int] = (MIN_WIRE_VERSION, MAX_WIRE_VERSION)) -> Packet:
+    """Check and parse a packet; raise DecodeError (or UnsupportedVersion) to drop it.
+
+    ``speaks`` is the range of versions read (an older release reads an older range)."""
     if len(data) > MAX_PACKET:
         raise DecodeError("oversize", f"{len(data)} bytes")
     if len(data) < HEADER.size + MAC_SIZE:
@@ -102,8 +106,8 @@ def decode(data: bytes, key: bytes, cluster: bytes) -> Packet:
     signed, mac = data[:-MAC_SIZE], data[-MAC_SIZE:]
     if not hmac.compare_digest(mac, hmac.new(key, signed, hashlib.sha256).digest()):
         raise DecodeError("mac", "bad MAC (wrong cluster key or altered)", sender)
-    if not MIN_WIRE_VERSION <= version <= MAX_WIRE_VERSION:
-        raise UnsupportedVersion(version, sender)
+    if not speaks[0] <= version <= speaks[1]:
+        raise UnsupportedVersion(version, sender, speaks)
     if kind not in KINDS:
         raise DecodeError("malformed", f"unknown kind {kind}", sender)
     return Packet(version, kind, sender, dest, incarnation, seq, signed[HEADER.size:])
