@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 from hacore.config.model import ClusterConfig, Resource
 from hacore.config.problems import Findings
 
 OCF_ROOT = os.environ.get("OCF_ROOT", "/usr/lib/ocf")
-FENCE_DIRS = ("/usr/sbin", "/sbin", "/usr/bin", "/usr/local/sbin")
 #: agent -> (parameter, what it names): "device", "executable" or "file"
 LOCAL_PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
     "fs": (("device", "device"),),
@@ -70,12 +68,7 @@ def check_local(f: Findings, config: ClusterConfig) -> None:
             if not os.path.isfile(file):
                 f.error(path + ("secrets", param), f"secret file {file} does not exist here")
     for dev in config.fence_devices:
-        path = ("fence_devices", dev.name)
-        found = shutil.which(dev.agent) or any(
-            os.access(Path(d, dev.agent), os.X_OK) for d in FENCE_DIRS)
-        if not found and "/" not in dev.agent:
-            f.error(path + ("agent",), f"fence agent {dev.agent} is not installed on this "
-                    "machine (looked in PATH and " + ", ".join(FENCE_DIRS) + ")")
+        path = ("fence_devices", dev.name)  # the agent itself is checked with its metadata
         for param, file in dev.secret_files.items():
             if not os.path.isfile(file):
                 f.error(path + ("secrets", param), f"secret file {file} does not exist here")

@@ -246,3 +246,9 @@ def test_deep_resource_tree_is_refused():
         entry = f'{{ resource = "vip", children = [{entry}] }}'
     text = BASE.replace('tree = ["vip", "www"]', f"tree = [{entry}]")
     assert any("deeper than 32" in p.message for p in only_errors(text))
+
+
+def test_local_check_accepts_a_native_fencer():
+    """`--local` accepts a native fence device (power-file) that is no script in PATH."""
+    text = (BASE + '\n[fence_devices.pf]\nagent = "power-file"\nparams = { state_dir = "/tmp" }\n')
+    assert not [p for p in only_errors(text, local=True) if p.key.startswith("fence_devices.pf")]
