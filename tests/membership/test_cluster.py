@@ -221,3 +221,26 @@ def test_quorum_events_come_in_order() -> None:
         finally:
             await c.stop_all()
     run(body())
+
+
+@pytest.mark.slow
+def test_last_man_standing_steps_expected_votes_down() -> None:
+    """last_man_standing: after the window with 3 of 5 left, expected drops to 3, so two
+    survivors of a further crash stay quorate (they would not with 5 expected)."""
+    async def body() -> None:
+        c = LocalCluster(make_config(5, loss_timeout=0.5, last_man_standing=True))
+        await c.start_all()
+        try:
+            await c.wait_for(lambda: c.agreed(["n1", "n2", "n3", "n4", "n5"]), 20)
+            await c.crash("n4")
+            await c.crash("n5")
+            await c.wait_for(lambda: c.agreed(["n1", "n2", "n3"]), 15)
+            assert c.nodes["n1"].view().quorum.expected == 5
+            await c.wait_for(lambda: c.nodes["n2"].view().quorum.expected == 3, 60)
+            await c.crash("n3")
+            await c.wait_for(lambda: c.agreed(["n1", "n2"], "n1"), 15)
+            assert c.nodes["n2"].view().quorum.quorum == 2
+            assert c.violations == []
+        finally:
+            await c.stop_all()
+    run(body())
