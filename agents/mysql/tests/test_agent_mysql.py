@@ -30,7 +30,11 @@ class Instance:
         self.instance = f"{name}-{os.getpid()}"
         self.run_dir = base / f"{name}-run"
         self.datadir = base / f"{name}-data"
-        self.params = {"datadir": str(self.datadir), "run_dir": str(self.run_dir)}
+        self.params = {
+            "datadir": str(self.datadir),
+            "run_dir": str(self.run_dir),
+            "init_datadir": "1",
+        }
 
     def op(self, action: str, depth: int = 0, interval: float = 0.0, **override: str):
         return run_operation(
@@ -97,14 +101,19 @@ def server():
 
 def test_start_initialises_empty_datadir_and_answers(server):
     """With init_datadir an empty datadir is created; start returns once SELECT 1 answers."""
-    result = server.op("start", init_datadir="1")
-    assert result.code == OCF.SUCCESS, result.reason
-    assert (server.datadir / "mysql").is_dir()
-    assert server.query("SELECT 40 + 2") == "42"
-    assert server.op("start").code == OCF.SUCCESS
-    assert server.op("monitor", interval=60).code == OCF.SUCCESS
-    assert server.op("monitor", depth=10, interval=60).code == OCF.SUCCESS
-    assert server.query("SELECT @@skip_networking") == "1"
+    fresh = Instance(server.datadir.parent, "fresh")
+    try:
+        result = fresh.op("start")
+        assert result.code == OCF.SUCCESS, result.reason
+        assert (fresh.datadir / "mysql").is_dir()
+        assert fresh.query("SELECT 40 + 2") == "42"
+        assert fresh.op("start").code == OCF.SUCCESS
+        assert fresh.op("monitor", interval=60).code == OCF.SUCCESS
+        assert fresh.op("monitor", depth=10, interval=60).code == OCF.SUCCESS
+        assert fresh.query("SELECT @@skip_networking") == "1"
+        assert fresh.op("stop").code == OCF.SUCCESS
+    finally:
+        fresh.kill()
 
 
 def test_stop_shuts_down_cleanly(server):
@@ -160,7 +169,7 @@ def test_passes_the_conformance_harness(server, agent_harness):
 def test_uninitialised_datadir_and_missing_binary(tmp_path):
     """An empty datadir without init_datadir, or no server binary: reasons, no traceback."""
     inst = Instance(tmp_path, "empty")
-    result = inst.op("start")
+    result = inst.op("start", init_datadir="0")
     assert result.code == OCF.ERR_ARGS and "init_datadir=1" in result.reason
     result = inst.op("start", mysqld="/usr/sbin/no-such-mysqld")
     assert result.code == OCF.ERR_INSTALLED and "/usr/sbin/no-such-mysqld" in result.reason
