@@ -9,7 +9,14 @@ from typing import ClassVar
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
 from hacore_agent_fs.holders import end_holders, holders_of
-from hacore_agent_fs.mounts import Mount, detect_fstype, device_number, mount_at, resolve_device
+from hacore_agent_fs.mounts import (
+    TAG_DIRS,
+    Mount,
+    detect_fstype,
+    device_number,
+    mount_at,
+    resolve_device,
+)
 
 UMOUNT_TRIES = 3
 
@@ -111,7 +118,7 @@ class FileSystem(Agent):
         _ = self.mountpoint
         spec = self.params["device"]
         if self.context.depth < 10:
-            if not spec.startswith("/") and spec.partition("=")[0].upper() not in ("LABEL", "UUID"):
+            if not spec.startswith("/") and spec.partition("=")[0].upper() not in TAG_DIRS:
                 return Result.error(
                     OCF.ERR_CONFIGURED,
                     f"device={spec!r} is neither a path nor LABEL=... or UUID=...",

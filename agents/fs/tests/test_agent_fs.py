@@ -62,7 +62,7 @@ def test_mount_monitor_unmount_cycle(loop_device, tmp_path):
 
 
 def test_busy_mount_plain_stop_fails_force_unmount_ends_only_users(loop_device, tmp_path):
-    """A file held open blocks a plain stop; force_unmount ends the users, a bystander lives."""
+    """A held file blocks plain stop; force_unmount ends its users, not those of a bind mount."""
     device, _ = loop_device
     point = str(tmp_path / "mnt")
     elsewhere = tmp_path / "elsewhere"
@@ -72,6 +72,9 @@ def test_busy_mount_plain_stop_fails_force_unmount_ends_only_users(loop_device, 
     def body() -> None:
         assert op("start", params).code == OCF.SUCCESS
         Path(point, "data").write_text("x")
+        Path(point, "shared").mkdir()
+        # the same file system bind-mounted outside the mountpoint: same device, other mount
+        subprocess.run(["mount", "--bind", f"{point}/shared", str(elsewhere)], check=True)
         with open(Path(point, "data")) as held, open(elsewhere / "f", "w") as other:
             holder = subprocess.Popen(["sleep", "300"], stdin=held)
             in_cwd = subprocess.Popen(["sleep", "300"], cwd=point)
