@@ -114,7 +114,7 @@ def test_address_held_by_peer_is_refused_naming_its_mac(pair, address):
 
 
 def test_link_down_fails_monitor_unless_monitor_link_is_off(pair):
-    """With the peer's end down the node's link has no carrier: monitor fails and says so."""
+    """No carrier (peer end down): monitor fails and says so; stop waits sleeptime."""
     params = {"address": "192.0.2.20", "arp_count": "1"}
     assert in_netns(pair.node, op, "start", params)[0] == OCF.SUCCESS
     assert "192.0.2.20/24 " in addresses(pair.node)  # prefix taken from the subnet
@@ -122,7 +122,10 @@ def test_link_down_fails_monitor_unless_monitor_link_is_off(pair):
     code, reason = in_netns(pair.node, op, "monitor", params, 20.0)
     assert code == OCF.ERR_GENERIC and "no carrier" in reason
     assert in_netns(pair.node, op, "monitor", {**params, "monitor_link": "0"})[0] == OCF.SUCCESS
-    assert in_netns(pair.node, op, "stop", params)[0] == OCF.SUCCESS
+    began = time.monotonic()
+    assert in_netns(pair.node, op, "stop", {**params, "sleeptime": "1"})[0] == OCF.SUCCESS
+    assert time.monotonic() - began >= 1.0  # sleeptime is waited after the removal
+    assert "192.0.2.20/" not in addresses(pair.node)
 
 
 def test_unusable_parameters_give_reasons(pair):
