@@ -118,15 +118,18 @@ def measure(count: int, crashes: int, idle: float) -> dict[str, Any]:
             killed_at = time.monotonic()
             nodes[victim].kill()
 
-            def seen(n: str) -> float | None:
+            def seen(n: str, victim: str = victim, marks: dict[str, int] = marks) -> float | None:
                 for line in nodes[n].lines[marks[n]:]:
                     if victim in line.get("left", []):
                         return line["t"]
                 return None
 
-            wait(lambda: all(seen(n) is not None for n in survivors), 30)
+            def everyone(survivors: list[str] = survivors) -> bool:
+                return all(seen(n) is not None for n in survivors)
+
+            wait(everyone, 30)
             detect.append(max(seen(n) for n in survivors) - killed_at)  # type: ignore[type-var]
-            wait(lambda: formed(nodes, survivors), 30)
+            wait(lambda s=survivors: formed(nodes, s), 30)
             nodes[victim] = Node(victim, count, subnet, port)
             wait(lambda: formed(nodes, names), 30)
         return {"nodes": count, "crashes": crashes,

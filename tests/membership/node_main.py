@@ -1,6 +1,7 @@
 """One node of a test cluster as its own process: prints its view as JSON lines.
 
-python -m tests.membership.node_main NAME NODES SUBNET PORT
+python -m tests.membership.node_main NAME NODES SUBNET PORT [ADDRESS,ADDRESS,...]
+(with addresses, node i has the i-th address instead of 127.SUBNET.0.i)
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import asyncio
 import json
 import sys
 import time
+from dataclasses import replace
 
 from hacore.membership.contract import MembershipEvent
 from hacore.membership.heartbeat import HeartbeatMembership
@@ -21,8 +23,12 @@ def line(data: dict) -> None:
     sys.stdout.flush()
 
 
-async def main(name: str, count: int, subnet: int, port: int) -> None:
-    provider = HeartbeatMembership(make_config(count, subnet=subnet), name, KEY, port=port)
+async def main(name: str, count: int, subnet: int, port: int, addresses: list[str]) -> None:
+    config = make_config(count, subnet=subnet)
+    if addresses:
+        config = replace(config, nodes=tuple(replace(n, addresses=(a,))
+                                             for n, a in zip(config.nodes, addresses)))
+    provider = HeartbeatMembership(config, name, KEY, port=port)
 
     def event(e: MembershipEvent) -> None:
         line({"t": time.monotonic(), "event": e.kind, "left": list(e.left),
@@ -41,4 +47,5 @@ async def main(name: str, count: int, subnet: int, port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))
+    extra = sys.argv[5].split(",") if len(sys.argv) > 5 else []
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), extra))
