@@ -55,7 +55,7 @@ class ApiClient:
                 if not chunk:
                     break
                 data += chunk
-        except socket.timeout:
+        except TimeoutError:
             raise OperationFailed(f"the hacore daemon at {self.path} did not answer "
                                   f"{method} within {self.timeout:g} s") from None
         except OSError as exc:

@@ -71,8 +71,10 @@ class UnixApiServer:
             uid = peer_uid(sock)
             if uid not in self.allowed_uids:
                 log.warning("refused an API connection from uid %d (root only)", uid)
+                await asyncio.wait_for(reader.readline(), 5.0)  # let the client finish sending
                 reply = error_reply(HacoreError("the hacore control socket is for root only"))
                 writer.write(json.dumps(reply).encode() + b"\n")
+                await writer.drain()
                 return
             while True:
                 line = await reader.readline()
@@ -89,7 +91,7 @@ class UnixApiServer:
                     reply = await self.api.call(str(method), params)
                 writer.write(json.dumps(reply, separators=(",", ":")).encode() + b"\n")
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError, ValueError):
             return
         finally:
             writer.close()
@@ -98,7 +100,7 @@ class UnixApiServer:
 async def _answers(path: str) -> bool:
     try:
         _reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path), 1.0)
-    except (OSError, asyncio.TimeoutError):
+    except (TimeoutError, OSError):
         return False
     writer.close()
     return True

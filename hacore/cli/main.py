@@ -13,6 +13,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "config": ("hacore.cli.config:config", "Check, print, convert a cluster configuration."),
     "fence": ("hacore.cli.fence:fence", "Fence a node by hand; acknowledge a manual fence."),
     "keygen": ("hacore.cli.keygen:keygen", "Make the cluster key."),
+    "daemon": ("hacore.cli.daemon:daemon", "Run this node (under its supervisor)."),
+    "status": ("hacore.cli.status:status", "Show quorum, members and services (like clustat)."),
+    "nodes": ("hacore.cli.nodes:nodes", "List the nodes with their membership state."),
+    "service": ("hacore.cli.service:service", "Enable, disable, restart, relocate, freeze a service."),
+    "node": ("hacore.cli.node:node", "Put a node in standby or bring it back."),
 }
 
 

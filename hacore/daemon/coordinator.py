@@ -27,9 +27,19 @@ from typing import Any
 from hacore.config.model import ClusterConfig
 from hacore.errors import OperationFailed
 from hacore.membership.contract import MembershipView
-from hacore.policy import (Action, AdminRequest, Report, ServiceStatus, Snapshot, apply,
-                           decide, initial_snapshot, record_request, snapshot_from_dict,
-                           snapshot_to_dict)
+from hacore.policy import (
+    Action,
+    AdminRequest,
+    Report,
+    ServiceStatus,
+    Snapshot,
+    apply,
+    decide,
+    initial_snapshot,
+    record_request,
+    snapshot_from_dict,
+    snapshot_to_dict,
+)
 from hacore.policy.facts import node_joined, node_lost
 from hacore.policy.quorum import is_quorate
 
@@ -97,7 +107,6 @@ class Coordinator:
         self._gathered = {self.node: (own_version, own_state)}
         self._ready_at = not_before
         self.inflight.clear()
-        self.statuses.clear()
         self.min_seq.clear()
         self.acks.clear()
         log.info("%s is the coordinator now (epoch %d); reading the cluster state from a "
@@ -241,7 +250,8 @@ class Coordinator:
         for node in snap.members:
             body = self.statuses.get(node)
             if body is None:
-                silent.add(node)
+                if not any(st.owner == node for st in snap.services.values()):
+                    silent.add(node)  # never draws a service away from where it runs
                 continue
             if int(body.get("seq", 0)) < self.min_seq.get(node, 0):
                 continue  # older than the result of its last op: wait for a fresh one
@@ -358,7 +368,7 @@ class Coordinator:
         try:
             outcome = task.result()
             ok, detail = bool(outcome.confirmed), outcome.detail
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a fencer bug is a failed fence, not a crash
             ok, detail = False, f"fencing raised {exc!r}"
         if not self.active or self.snap is None:
             log.warning("fence of %s ended after this node stopped coordinating: %s", node, detail)

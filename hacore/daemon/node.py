@@ -105,8 +105,10 @@ class NodeDaemon:
         for task in self._tasks:
             try:
                 await task
-            except (asyncio.CancelledError, Exception):
+            except asyncio.CancelledError:
                 pass
+            except Exception:
+                log.exception("a task of %s failed while stopping", self.node)
         self._tasks.clear()
         if self.server is not None:
             await self.server.close()
@@ -186,7 +188,7 @@ class NodeDaemon:
             return
         try:
             self.provider.send(node, payload)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - best effort, like a datagram; retried
             log.warning("could not send %s to %s: %s", kind, node, exc)
 
     def _on_message(self, msg: Message) -> None:
@@ -289,7 +291,7 @@ class NodeDaemon:
                         self.send(target, "admin", body)
                     try:
                         await asyncio.wait_for(asyncio.shield(waiter), 1.0)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
                 reply = waiter.result()
             finally:

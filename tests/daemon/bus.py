@@ -14,9 +14,16 @@ import time
 from collections.abc import Callable
 
 from hacore.config.model import ClusterConfig
-from hacore.membership.contract import (LeaseState, LostNode, Member, MembershipEvent,
-                                        MembershipProvider, MembershipView, Message,
-                                        QuorumFigures)
+from hacore.membership.contract import (
+    LeaseState,
+    LostNode,
+    Member,
+    MembershipEvent,
+    MembershipProvider,
+    MembershipView,
+    Message,
+    QuorumFigures,
+)
 from hacore.policy.quorum import effective_expected_votes, is_quorate, needed_votes, total_votes
 
 
@@ -33,7 +40,7 @@ class Bus:
         self.epoch = 0
         self.sent: list[tuple[str, str]] = []
 
-    def provider(self, node: str) -> "BusProvider":
+    def provider(self, node: str) -> BusProvider:
         self.providers[node] = BusProvider(self, node)
         return self.providers[node]
 

@@ -28,8 +28,8 @@ def token_config(tmp_path: Path, nodes: int = 3, services: dict[str, list[str]] 
     for svc, resources in services.items():
         for res in resources:
             lines += [f'[resources.{res}]', f'agent = "{TOKEN}"',
-                      f'operations = {{ monitor = {{ interval = {monitor_interval}, timeout = {min(5.0, 10 * monitor_interval)} }},'
-                      f' start = {{ timeout = 5 }}, stop = {{ timeout = {stop_timeout} }} }}', '']
+                      (f'operations = {{ monitor = {{ interval = {monitor_interval}, timeout = {min(5.0, 10 * monitor_interval)} }},'
+                      f' start = {{ timeout = 5 }}, stop = {{ timeout = {stop_timeout} }} }}'), '']
         tree = ", ".join(f'"{r}"' for r in resources)
         lines += [f'[services.{svc}]', f'tree = [{tree}]', f'order = [{tree}]',
                   f'stop_order = [{", ".join(repr(r).replace(chr(39), chr(34)) for r in reversed(resources))}]',

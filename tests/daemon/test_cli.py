@@ -1,0 +1,163 @@
+"""The CLI against three in-process daemons serving their control sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+from conftest import token_config
+from inproc import inproc_cluster, wait_for
+
+from hacore.api.client import ApiClient, ApiError
+from hacore.api.handlers import Api
+from hacore.api.server import UnixApiServer
+from hacore.errors import OperationFailed
+
+pytestmark = pytest.mark.slow
+
+
+class ClusterThread:
+    """Runs the in-process cluster on an event loop in a thread, for blocking clients."""
+
+    def __init__(self, tmp_path, executor):
+        self.config = token_config(tmp_path, services={"web": ["web-a"], "db": ["db-a"]})
+        self.tmp_path, self.executor = tmp_path, executor
+        self.ready = threading.Event()
+        self.done: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.cluster = None
+        self.thread = threading.Thread(target=lambda: asyncio.run(self._main()), daemon=True)
+
+    async def _main(self):
+        self.loop = asyncio.get_running_loop()
+        self.done = asyncio.Event()
+        async with inproc_cluster(self.config, self.tmp_path, self.executor, socket=True) as c:
+            self.cluster = c
+            await wait_for(lambda: all(c.service(s)["state"] == "started" for s in ("web", "db")))
+            self.ready.set()
+            await self.done.wait()
+
+    def __enter__(self):
+        self.thread.start()
+        assert self.ready.wait(60), "the in-process cluster did not start"
+        return self
+
+    def __exit__(self, *exc):
+        self.loop.call_soon_threadsafe(self.done.set)
+        self.thread.join(60)
+
+    def socket(self, node):
+        return str(self.tmp_path / node / "hacore.sock")
+
+
+def hacore(*args, check=True):
+    proc = subprocess.run([sys.executable, "-m", "hacore.cli.main", *args], capture_output=True,
+                          text=True, timeout=180, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"hacore {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+    return proc
+
+
+@pytest.fixture
+def cluster(tmp_path, executor):
+    with ClusterThread(tmp_path, executor) as c:
+        yield c
+
+
+def test_status_and_nodes(cluster):
+    """status shows quorum, members and owners; nodes lists every node as a member."""
+    out = hacore("status", "--socket", cluster.socket("n2")).stdout
+    assert "Member Status: Quorate" in out
+    assert "n2" in out and "Online, Local" in out and "coordinator" in out
+    st = json.loads(hacore("status", "--json", "--socket", cluster.socket("n3")).stdout)
+    owners = {s["name"]: (s["owner"], s["state"]) for s in st["services"]}
+    assert owners["web"][1] == "started" and owners["db"][1] == "started"
+    assert owners["web"][0] != owners["db"][0], "the two services spread over two nodes"
+    nodes = json.loads(hacore("nodes", "--json", "--socket", cluster.socket("n1")).stdout)
+    assert [n["state"] for n in nodes["nodes"]] == ["member"] * 3
+
+
+def test_service_verbs_wait_for_the_outcome(cluster):
+    """relocate, disable, enable and freeze through the CLI print the outcome."""
+    sock = cluster.socket("n3")
+    out = hacore("service", "relocate", "web", "--to", "n3", "--socket", sock).stdout
+    assert out.strip() == "service web is now running on n3"
+    assert cluster.cluster.runs("web-a") == ["n3"]
+    out = hacore("service", "disable", "web", "--socket", sock).stdout
+    assert out.strip() == "service web is disabled" and cluster.cluster.runs("web-a") == []
+    out = hacore("service", "enable", "web", "--socket", sock).stdout
+    assert "service web is now running on" in out and len(cluster.cluster.runs("web-a")) == 1
+    assert hacore("service", "freeze", "web", "--socket", sock).stdout.strip() == \
+        "service web is frozen"
+    refused = hacore("service", "relocate", "web", "--socket", sock, check=False)
+    assert refused.returncode == 1 and "frozen; unfreeze it first" in refused.stderr
+    hacore("service", "unfreeze", "web", "--socket", sock)
+
+
+def test_bad_target_is_refused_with_exit_2(cluster):
+    """An unknown node is an input error (exit 2) that names the valid ones."""
+    proc = hacore("service", "enable", "web", "--to", "n9", "--socket", cluster.socket("n1"),
+                  check=False)
+    assert proc.returncode == 2 and "no node named 'n9'" in proc.stderr
+
+
+def test_standby_drains_a_node(cluster):
+    """node standby moves every service off the node; unstandby lets them land again."""
+    st = json.loads(hacore("status", "--json", "--socket", cluster.socket("n1")).stdout)
+    busy = next(s["owner"] for s in st["services"] if s["name"] == "web")
+    out = hacore("node", "standby", busy, "--socket", cluster.socket("n1")).stdout
+    assert f"{busy} is in standby" in out
+    assert busy not in cluster.cluster.runs("web-a") + cluster.cluster.runs("db-a")
+    hacore("node", "unstandby", busy, "--socket", cluster.socket("n1"))
+
+
+def test_no_daemon_is_one_line_exit_1(tmp_path):
+    """Without a daemon the CLI says where it looked, exit 1, no traceback."""
+    proc = hacore("status", "--socket", str(tmp_path / "none.sock"), check=False)
+    assert proc.returncode == 1 and "no hacore daemon socket at" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_socket_refuses_other_users(tmp_path):
+    """A peer whose uid is not allowed gets an error reply, not an answer."""
+    class Backend:
+        def api_status(self):
+            return {"secret": True}
+
+    async def go():
+        server = UnixApiServer(str(tmp_path / "s.sock"), Api(Backend()),
+                               allowed_uids=frozenset({4242}))
+        await server.start()
+        try:
+            with pytest.raises(ApiError, match="root only"):
+                await asyncio.to_thread(ApiClient(str(tmp_path / "s.sock")).call, "status")
+        finally:
+            await server.close()
+    asyncio.run(go())
+
+
+def test_api_reports_unknown_methods(tmp_path):
+    """An unknown method is an input error naming the valid ones."""
+    async def go():
+        server = UnixApiServer(str(tmp_path / "s.sock"), Api(object()))  # type: ignore[arg-type]
+        await server.start()
+        try:
+            with pytest.raises(ApiError, match="unknown API method 'nope'") as err:
+                await asyncio.to_thread(ApiClient(str(tmp_path / "s.sock")).call, "nope")
+            assert err.value.exit_code == 2
+            reply = await asyncio.to_thread(ApiClient(str(tmp_path / "s.sock")).call, "ping")
+            assert reply == {"pong": True}
+        finally:
+            await server.close()
+        assert not (tmp_path / "s.sock").exists()
+    asyncio.run(go())
+
+
+def test_unreachable_is_operation_failed(tmp_path):
+    """A socket path that is not a daemon is an OperationFailed, exit 1."""
+    with pytest.raises(OperationFailed):
+        ApiClient(str(tmp_path / "missing.sock")).call("status")
