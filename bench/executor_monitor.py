@@ -40,7 +40,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="hacore-bench-")
+    with tempfile.TemporaryDirectory(prefix="hacore-bench-") as tmp:
+        measure(tmp, args.runs)
+
+
+def measure(tmp: str, runs: int) -> None:
     native_state = os.path.join(tmp, "native.state")
     dummy_state = os.path.join(tmp, "dummy.state")
     dummy = resolve("ocf:heartbeat:Dummy")
@@ -58,7 +62,7 @@ def main() -> None:
         rounds = {"a": [], "b": [], "c": []}
         # interleave the three in blocks so machine noise hits all of them alike
         for _ in range(5):
-            block = max(1, args.runs // 5)
+            block = max(1, runs // 5)
             rounds["a"] += timed(lambda: server.run(native), block)
             rounds["b"] += timed(lambda: server.run(ocf), block)
             rounds["c"] += timed(lambda: subprocess.run([dummy.path, "monitor"], env=env,
