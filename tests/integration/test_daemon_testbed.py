@@ -1,0 +1,104 @@
+"""hacore daemons on a 3-node namespace testbed: a VIP + Apache that fails over after a fence.
+
+One module-scoped cluster (built once), the S1 checker and the client's HTTP poller running
+for the whole module; the module's last check is that S1 was never violated.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from hacore.testing.pytest_fixtures import skip_unless_testbed
+
+from .daemon_testbed import HacoreTestbed, wait_for_namespace_turn
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def hb():
+    """The cluster with hacore running, observers on; S1 checked at the end."""
+    skip_unless_testbed()
+    why = wait_for_namespace_turn()
+    if why:
+        pytest.skip(f"namespace tests busy: {why}")
+    from hacore.testing import Cluster
+    from hacore.testing.leaks import leak_check
+
+    with leak_check(), Cluster(nodes=3) as c:
+        bed = HacoreTestbed(c).start()
+        s1 = c.s1_checker(addresses=[bed.vip])
+        poller = c.http_poller(f"http://{bed.vip}/")
+        bed.s1, bed.poller = s1, poller
+        try:
+            yield bed
+        finally:
+            poller.stop()
+            violations = s1.stop()
+            bed.stop()
+            if os.environ.get("HACORE_SHOW_LOGS"):
+                print(bed.tail_logs(200))
+        assert not violations, "S1 violated: " + "; ".join(str(v) for v in violations)
+
+
+def _owner(bed, via) -> str | None:
+    web = bed.web(via)
+    return web["owner"] if web and web["state"] == "started" else None
+
+
+def test_web_starts_where_the_policy_says_and_answers(hb):
+    """web starts once on n1 (fewest services, config order) and answers HTTP from n1."""
+    n1 = hb.c.nodes[0]
+    hb.wait(lambda: _owner(hb, n1) == "n1", 60, "web started on n1")
+    sample = hb.poller.wait_for_answer(node="n1", timeout=30)
+    assert sample is not None, hb.tail_logs()
+    out = hb.hacore(n1, "status").stdout
+    assert "Quorate" in out and "web" in out
+
+
+def test_cli_relocate_disable_enable_freeze(hb):
+    """relocate, disable, enable and freeze through the CLI on the testbed."""
+    n1, n2, n3 = hb.c.nodes
+    hb.wait(lambda: _owner(hb, n2) is not None, 60, "web running")
+    out = hb.hacore(n2, "service", "relocate", "web", "--to", "n3").stdout
+    assert out.strip() == "service web is now running on n3"
+    assert hb.poller.wait_for_answer(node="n3", timeout=30) is not None
+    assert hb.hacore(n3, "service", "disable", "web").stdout.strip() == "service web is disabled"
+    assert "disabled" in hb.hacore(n1, "status").stdout
+    out = hb.hacore(n1, "service", "enable", "web", "--to", "n1").stdout
+    assert out.strip() == "service web is now running on n1"
+    assert hb.hacore(n1, "service", "freeze", "web").stdout.strip() == "service web is frozen"
+    refused = hb.hacore(n1, "service", "relocate", "web", check=False)
+    assert refused.returncode == 1 and "frozen" in refused.stderr
+    hb.hacore(n1, "service", "unfreeze", "web")
+
+
+def test_owner_crash_fails_over_after_the_fence(hb):
+    """The owner crashes; after the testbed fence the VIP answers HTTP from another node."""
+    nodes = {n.name: n for n in hb.c.nodes}
+    hb.wait(lambda: _owner(hb, nodes["n2"]) is not None, 60, "web running")
+    victim = nodes[_owner(hb, nodes["n2"]) or "n1"]
+    survivor = next(n for n in hb.c.nodes if n is not victim)
+    hb.poller.wait_for_answer(node=victim.name, timeout=30)
+    crashed = time.monotonic()
+    hb.c.crash(victim)
+    sample = None
+    deadline = time.monotonic() + 60
+    while sample is None and time.monotonic() < deadline:
+        sample = hb.poller.first_answer_after(crashed)
+        time.sleep(0.1)
+    assert sample is not None, "no HTTP answer after the crash\n" + hb.tail_logs()
+    assert sample.node != victim.name
+    assert hb.log_lines(rf"fenced {victim.name}"), "recovered without a logged fence"
+    fence_at = hb.log_lines(rf"fence {victim.name}: ")
+    assert fence_at, hb.tail_logs()
+    web = hb.web(survivor)
+    assert web["owner"] == sample.node and web["state"] == "started"
+    # the fence device's reboot booted the victim anew: give it its daemon back
+    hb.wait(lambda: victim.up, 30, f"{victim.name} booted by the fence")
+    hb.start_daemon(victim)
+    hb.wait(lambda: (hb.status(survivor) or {}).get("members") and all(
+        m["state"] == "Online" for m in hb.status(survivor)["members"]), 60, "all members back")
