@@ -1,156 +1,60 @@
-"""The plugin host: finds agent distributions through entry points and checks their agents.
+"""The agent plugin host: distributions in entry point group ``hacore.agents``.
 
-One broken plugin never stops the others: every problem is recorded as a PluginProblem that
-names the distribution and the agent, and `hacore agent list` shows them.
+Built on the plugin host shared with fence devices (hacore.plugins): a bad plugin is
+refused at load with an error naming its distribution and agent; the others still load.
 """
 
 from __future__ import annotations
 
-import inspect
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass, field
-from importlib import metadata as importlib_metadata
-
-import pluggy
 
 from hacore.agent import hookspec
 from hacore.agent.base import Agent
-from hacore.agent.params import Param
+from hacore.plugins import PluginKind, PluginProblem, PluginRegistry, Registered, check_plugin_class
 
-NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 REQUIRED_METHODS = ("start", "stop", "monitor")
 OPTIONAL_METHODS = ("validate",)
 
-
-@dataclass(frozen=True)
-class PluginProblem:
-    distribution: str
-    agent: str | None
-    message: str
-
-    def __str__(self) -> str:
-        who = f"agent {self.agent!r} from {self.distribution}" if self.agent else self.distribution
-        return f"{who} refused: {self.message}"
+__all__ = ["AgentRegistry", "NativeAgent", "PluginProblem", "check_agent_class",
+           "installed_agents", "load_registry"]
 
 
 @dataclass(frozen=True)
-class NativeAgent:
+class NativeAgent(Registered):
     """A registered native agent class and the distribution it comes from."""
-
-    cls: type[Agent]
-    distribution: str
-
-    @property
-    def name(self) -> str:
-        return self.cls.name
-
-
-@dataclass
-class AgentRegistry:
-    agents: dict[str, NativeAgent] = field(default_factory=dict)
-    problems: list[PluginProblem] = field(default_factory=list)
-
-    def register_class(self, cls: object, distribution: str) -> None:
-        """Check one agent class and add it, or record why it was refused."""
-        label = getattr(cls, "name", None) or getattr(cls, "__name__", repr(cls))
-        problem = check_agent_class(cls)
-        if problem is None and cls.name in self.agents:  # type: ignore[union-attr]
-            other = self.agents[cls.name].distribution  # type: ignore[union-attr]
-            problem = f"the name {cls.name!r} is already taken by {other}"  # type: ignore[union-attr]
-        if problem:
-            self.problems.append(PluginProblem(distribution, str(label), problem))
-            return
-        self.agents[cls.name] = NativeAgent(cls, distribution)  # type: ignore[union-attr,arg-type]
-
-    def load_plugin(self, module: object, distribution: str) -> None:
-        """Register one plugin module with pluggy and collect the agents it registers."""
-        manager = pluggy.PluginManager(hookspec.PROJECT)
-        manager.add_hookspecs(hookspec)
-        try:
-            manager.register(module, name=distribution)
-        except (pluggy.PluginValidationError, ValueError) as exc:
-            self.problems.append(PluginProblem(distribution, None, f"bad hook implementation: {exc}"))
-            return
-        impls = manager.hook.hacore_register_agents.get_hookimpls()
-        if not impls:
-            self.problems.append(PluginProblem(
-                distribution, None, "it implements no hacore_register_agents hook "
-                "(decorate it with hacore.agent.hookimpl)"))
-            return
-        for impl in impls:
-            try:
-                impl.function(register=lambda cls: self.register_class(cls, distribution))
-            except Exception as exc:  # noqa: BLE001 - a plugin's own bug must not stop the others
-                self.problems.append(PluginProblem(
-                    distribution, None, f"hacore_register_agents raised {type(exc).__name__}: {exc}"))
 
 
 def check_agent_class(cls: object) -> str | None:
     """Why an agent class cannot be accepted, or None when it is sound."""
-    if not (inspect.isclass(cls) and issubclass(cls, Agent)):
-        return "register() takes a subclass of hacore.agent.Agent"
-    if not isinstance(cls.name, str) or not NAME_RE.match(cls.name):
-        return (f"name {cls.name!r} is not valid (lower case letters, digits, '-' or '_', "
-                "starting with a letter)")
-    if not cls.shortdesc:
-        return "shortdesc is empty: say in one line what the agent manages"
-    for method in REQUIRED_METHODS:
-        if getattr(cls, method) is getattr(Agent, method):
-            return f"method {method}() is missing"
-    for method in REQUIRED_METHODS + OPTIONAL_METHODS:
-        func = getattr(cls, method)
-        if not callable(func):
-            return f"{method} is not a method"
-        params = list(inspect.signature(func).parameters.values())
-        extra = [p.name for p in params[1:] if p.default is inspect.Parameter.empty
-                 and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-        if not params or extra:
-            return f"method {method}(self) must take no arguments besides self (has {', '.join(extra) or 'none'})"
-        if inspect.iscoroutinefunction(func):
-            return f"method {method}() is async; agent methods are plain functions"
-    if not isinstance(cls.parameters, tuple) or not all(isinstance(p, Param) for p in cls.parameters):
-        return "parameters must be a tuple of hacore.agent.Param"
-    names = [p.name for p in cls.parameters]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        return f"parameter {', '.join(duplicates)} is declared twice"
+    problem = check_plugin_class(cls, Agent, REQUIRED_METHODS, OPTIONAL_METHODS, "agent")
+    if problem:
+        return problem
     from hacore.agent.metadata import native_metadata
 
     try:
-        native_metadata(cls)
+        native_metadata(cls)  # type: ignore[arg-type]
     except Exception as exc:  # noqa: BLE001 - whatever a plugin's schema does wrong is refused
         return f"its meta-data cannot be generated: {exc}"
     return None
 
 
-def _entry_points() -> Iterable[importlib_metadata.EntryPoint]:
-    return importlib_metadata.entry_points(group=hookspec.ENTRY_POINT_GROUP)
+AGENTS = PluginKind("agent", hookspec, "hacore_register_agents", hookspec.ENTRY_POINT_GROUP,
+                    "hacore.agent.hookimpl", check_agent_class, NativeAgent)
 
 
-def _distribution_of(entry_point: importlib_metadata.EntryPoint) -> str:
-    dist = getattr(entry_point, "dist", None)
-    if dist is not None:
-        return f"{dist.metadata['Name']} {dist.version}"
-    return entry_point.value
+@dataclass
+class AgentRegistry(PluginRegistry):
+    kind: PluginKind = field(default=AGENTS)
+
+    @property
+    def agents(self) -> dict[str, NativeAgent]:
+        return self.items
 
 
 def load_registry() -> AgentRegistry:
     """Find every installed agent distribution and check its agents."""
     registry = AgentRegistry()
-    seen: set[tuple[str, str]] = set()
-    for entry_point in sorted(_entry_points(), key=lambda ep: ep.name):
-        distribution = _distribution_of(entry_point)
-        if (entry_point.value, distribution) in seen:
-            continue
-        seen.add((entry_point.value, distribution))
-        try:
-            module = entry_point.load()
-        except Exception as exc:  # noqa: BLE001 - one broken plugin never stops the others
-            registry.problems.append(PluginProblem(
-                distribution, None, f"importing {entry_point.value} failed: {type(exc).__name__}: {exc}"))
-            continue
-        registry.load_plugin(module, distribution)
+    registry.load_installed()
     return registry
 
 

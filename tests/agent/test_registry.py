@@ -3,6 +3,7 @@
 import types
 from importlib.metadata import EntryPoint
 
+from hacore import plugins
 from hacore.agent import Agent, Result, hookimpl
 from hacore.agent import registry as registry_module
 from hacore.agent.registry import AgentRegistry
@@ -86,7 +87,7 @@ def test_import_error_names_the_entry_point(monkeypatch):
     good_module.hacore_register_agents = plugin(make_agent("fromep")).hacore_register_agents
     monkeypatch.setitem(__import__("sys").modules, "hacore_test_good_plugin", good_module)
     good = EntryPoint("good", "hacore_test_good_plugin", "hacore.agents")
-    monkeypatch.setattr(registry_module, "_entry_points", lambda: [broken, good])
+    monkeypatch.setattr(plugins, "entry_points", lambda group: [broken, good])
     reg = registry_module.load_registry()
     assert "fromep" in reg.agents
     assert any("importing hacore_no_such_module_xyz failed: ModuleNotFoundError" in str(p) for p in reg.problems)
