@@ -47,6 +47,10 @@ log = logging.getLogger("hacore.daemon")
 
 RETRY_INTERVAL = 0.5
 FENCE_RETRY = 5.0
+#: a fence waits until the membership has not changed for this share of the node-loss
+#: timeout: the sides of a partition notice it a little apart, and a node that briefly
+#: sees a quorate half-view must not fence a node of the real majority
+FENCE_SETTLE = 0.5
 BUSY_STATES = {"start": "starting", "restart": "starting", "start-subtree": "starting",
                "restart-subtree": "starting", "stop": "stopping", "stop-subtree": "stopping"}
 
@@ -94,6 +98,7 @@ class Coordinator:
         self._ready_at = 0.0
         self._pending_fence_logged: set[str] = set()
         self.incarnations: dict[str, int] = {}
+        self.view_changed_at = 0.0
         self.on_publish: Callable[[int, dict[str, Any]], None] | None = None
 
     # -- taking over and stepping down ----------------------------------------------------
@@ -106,6 +111,7 @@ class Coordinator:
         self._gathering = True
         self._gathered = {self.node: (own_version, own_state)}
         self._ready_at = not_before
+        self.view_changed_at = self.clock()
         self.inflight.clear()
         self.min_seq.clear()
         self.acks.clear()
@@ -174,6 +180,7 @@ class Coordinator:
     def on_view(self, view: MembershipView) -> None:
         """Fold a membership change into the snapshot (node_lost / node_joined)."""
         self.view = view
+        self.view_changed_at = self.clock()
         if self.snap is None:
             if self._gathering:
                 self._ask_states()
@@ -344,6 +351,9 @@ class Coordinator:
         last = self.fencing.get(node)
         if last is not None and (last < 0 or now - last < FENCE_RETRY):
             return False
+        settle = FENCE_SETTLE * self.config.timing.node_loss_timeout
+        if now - self.view_changed_at < settle:
+            return False  # the membership may still be settling (see FENCE_SETTLE)
         try:
             from hacore.fencing.methods import fence_node
         except ImportError:

@@ -102,3 +102,33 @@ def test_owner_crash_fails_over_after_the_fence(hb):
     hb.start_daemon(victim)
     hb.wait(lambda: (hb.status(survivor) or {}).get("members") and all(
         m["state"] == "Online" for m in hb.status(survivor)["members"]), 60, "all members back")
+
+
+def test_partitioned_owner_is_fenced_and_web_runs_once(hb):
+    """The owner is cut off alone: the majority fences it and runs web; never both (S1)."""
+    nodes = {n.name: n for n in hb.c.nodes}
+    hb.wait(lambda: all(m["state"] == "Online" for m in hb.status(nodes["n2"])["members"])
+            and _owner(hb, nodes["n2"]) is not None, 60, "three members, web running")
+    victim = nodes[_owner(hb, nodes["n2"]) or "n1"]
+    others = [n for n in hb.c.nodes if n is not victim]
+    hb.poller.wait_for_answer(node=victim.name, timeout=30)
+    cut = time.monotonic()
+    hb.c.partition([[victim], others])
+    try:
+        sample = None
+        deadline = time.monotonic() + 60
+        while sample is None and time.monotonic() < deadline:
+            sample = hb.poller.first_answer_after(cut, node=None)
+            if sample is not None and sample.node == victim.name:
+                sample = None
+                cut = time.monotonic()
+            time.sleep(0.1)
+        assert sample is not None and sample.node != victim.name, hb.tail_logs()
+        assert hb.log_lines(rf"fenced {victim.name}"), hb.tail_logs()
+    finally:
+        hb.c.heal()
+    hb.wait(lambda: victim.up, 30, f"{victim.name} booted by the fence")
+    hb.start_daemon(victim)
+    hb.wait(lambda: all(m["state"] == "Online" for m in hb.status(others[0])["members"]), 60,
+            "all members back")
+    assert len([s for s in hb.s1.violations]) == 0
