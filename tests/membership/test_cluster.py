@@ -244,3 +244,26 @@ def test_last_man_standing_steps_expected_votes_down() -> None:
         finally:
             await c.stop_all()
     run(body())
+
+
+def test_events_subscription_yields_changes() -> None:
+    """The asyncio subscription yields the view change when a member crashes."""
+    async def body() -> None:
+        c = await started(3)
+        try:
+            seen: list = []
+
+            async def consume() -> None:
+                async for event in c.nodes["n1"].events():
+                    seen.append(event)
+                    if event.kind == "view" and "n3" in event.left:
+                        return
+
+            task = asyncio.create_task(consume())
+            await asyncio.sleep(0.05)
+            await c.crash("n3")
+            await asyncio.wait_for(task, 15)
+            assert seen[-1].view.member_names() == ("n1", "n2")
+        finally:
+            await c.stop_all()
+    run(body())
