@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hacore.config.model import ClusterConfig, Node
+from hacore.errors import InputError
 from hacore.membership.peers import PeerState, SendLog
 from hacore.membership.timing import CLOCK_DRIFT, MembershipTiming
 from hacore.membership.wire import Heartbeat, ViewClaim
@@ -43,7 +44,9 @@ class ProtocolState:
                  incarnation: int, now: float) -> None:
         node = config.node(local)
         if node is None:
-            raise ValueError(f"node {local!r} is not in the configuration")
+            names = ", ".join(n.name for n in config.nodes)
+            raise InputError(f"node {local!r} is not in the configuration of cluster "
+                             f"{config.name!r}; its nodes: {names}")
         self.config = config
         self.me: Node = node
         self.timing = timing

@@ -102,3 +102,13 @@ def test_replayed_and_old_incarnation_packets_are_refused() -> None:
     assert n1.accept_packet(2, 11, 1) is None  # a restart: new incarnation, new numbering
     assert n1.accept_packet(2, 10, 6) == "stale incarnation"
     assert n1.accept_packet(9, 1, 1) == "unknown node"
+
+
+def test_unknown_local_node_is_an_input_error() -> None:
+    """A node name missing from the configuration is refused with the valid names."""
+    import pytest
+
+    from hacore.errors import InputError
+
+    with pytest.raises(InputError, match="its nodes: n1, n2, n3"):
+        ProtocolState(CONFIG, "n9", TIMING, incarnation=1, now=0.0)
