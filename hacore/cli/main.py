@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "nodes": ("hacore.cli.nodes:nodes", "List the nodes with their membership state."),
     "service": ("hacore.cli.service:service", "Enable, disable, restart, relocate, freeze a service."),
     "node": ("hacore.cli.node:node", "Put a node in standby or bring it back."),
+    "events": ("hacore.cli.events:events", "Show the journal as a timeline, by incident."),
+    "timing": ("hacore.cli.timing:timing", "Show each service's failover budget; check timeouts."),
 }
 
 

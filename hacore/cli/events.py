@@ -1,0 +1,102 @@
+"""`hacore events`: the journal as a timeline, one line per event, grouped by incident."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from hacore.cli.render import handled
+from hacore.errors import InputError
+from hacore.journal import DEFAULT_DIR, Event, JournalFollower, merge, read_journal
+from hacore.journal.reader import event_filter
+
+FOLLOW_POLL = 0.5
+
+
+def _dirs(journals: tuple[str, ...]) -> list[Path]:
+    dirs = [Path(j) for j in journals] or [Path(DEFAULT_DIR)]
+    for d in dirs:
+        if not d.is_dir():
+            raise InputError(f"{d}: no journal directory there; give the journal of a node "
+                             f"with --journal DIR (a node keeps it in {DEFAULT_DIR})")
+    return dirs
+
+
+# The reading lives behind these two functions so that the daemon's API can serve them later.
+def load_events(journals: list[Path]) -> Iterator[Event]:
+    """Every event recorded so far in the given journals, as one timeline."""
+    return merge(read_journal(d) for d in journals)
+
+
+def follow_events(journals: list[Path], poll: float = FOLLOW_POLL) -> Iterator[Event]:
+    """Events as they are appended from now on; runs until interrupted."""
+    follower = JournalFollower(journals, from_end=True)
+    while True:
+        yield from follower.poll()
+        time.sleep(poll)
+
+
+def _emit(event: Event, as_json: bool, width: int) -> None:
+    from hacore.journal.render import format_event
+
+    if as_json:
+        click.echo(json.dumps(event.to_dict(), separators=(",", ":"), default=str))
+    else:
+        click.echo(format_event(event, node_width=width))
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--journal", "journals", multiple=True, type=click.Path(file_okay=False),
+              help=f"A node's journal directory (repeat for several nodes; default "
+                   f"{DEFAULT_DIR}).")
+@click.option("--follow", "-f", is_flag=True, help="Keep printing events as they happen.")
+@click.option("--since", help="Only events from then on: 10m, 2h, 1d, an ISO time, epoch s.")
+@click.option("--incident", help="Only the events of this incident, as a timeline.")
+@click.option("--service", help="Only the events about this service.")
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object per line: seq, time, node, kind, service, incident, "
+                   "message, fields.")
+@handled
+def events(journals: tuple[str, ...], follow: bool, since: str | None, incident: str | None,
+           service: str | None, as_json: bool) -> None:
+    """Show what happened: membership changes, decisions with their reasons, operations,
+    fencing, quorum and administrator commands, one line per event, oldest first.
+
+    A fault (a node lost, a service failed) opens an incident; the events of the recovery
+    carry its id, and --incident ID prints that story from detection to recovery.
+
+    \b
+    Example: hacore events --since 1h
+    Example: hacore events --journal /srv/n1/journal --journal /srv/n2/journal \\
+                 --incident 20261127-081512-n1-1
+    """
+    from hacore.journal.render import format_events, incident_timeline, parse_since
+
+    dirs = _dirs(journals)
+    since_t = parse_since(since, time.time()) if since else None
+    keep = event_filter(since=since_t, incident=incident, service=service)
+    history = [e for e in load_events(dirs) if keep(e)]
+    if as_json:
+        for e in history:
+            _emit(e, True, 0)
+    elif incident and not follow:
+        for line in incident_timeline(history, incident):
+            click.echo(line)
+    else:
+        for line in format_events(history):
+            click.echo(line)
+    if not follow:
+        if incident and not history:
+            raise SystemExit(1)
+        return
+    width = max((len(e.node) for e in history), default=0)
+    try:
+        for event in follow_events(dirs):
+            if keep(event):
+                _emit(event, as_json, width)
+    except KeyboardInterrupt:
+        return
