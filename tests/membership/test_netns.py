@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
 import threading
@@ -25,10 +27,17 @@ class Daemon:
     def __init__(self, cluster, node) -> None:  # type: ignore[no-untyped-def]
         addresses = ",".join(n.address for n in cluster.nodes)
         self.lines: list[dict] = []
+        self.errors: list[str] = []
         self.proc = node.popen([sys.executable, "-m", "tests.membership.node_main", node.name,
-                                "3", "0", str(PORT), addresses], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                                "3", "0", str(PORT), addresses],
+                               env={**os.environ, "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=self._read_errors, daemon=True).start()
+
+    def _read_errors(self) -> None:
+        for raw in self.proc.stderr:  # type: ignore[union-attr]
+            self.errors.append(raw.rstrip())
 
     def _read(self) -> None:
         for raw in self.proc.stdout:  # type: ignore[union-attr]
@@ -45,12 +54,13 @@ class Daemon:
         return next(x["started"] for x in list(self.lines) if "started" in x)
 
 
-def wait_until(what, timeout: float) -> None:  # type: ignore[no-untyped-def]
+def wait_until(what, timeout: float, daemons: list[Daemon]) -> None:  # type: ignore[no-untyped-def]
     for _ in range(int(timeout / 0.05)):
         if what():
             return
         time.sleep(0.05)
-    raise TimeoutError(f"not within {timeout} s")
+    state = [(d.last(), d.errors[-5:]) for d in daemons]
+    raise TimeoutError(f"not within {timeout} s; last samples and errors: {state}")
 
 
 def agreed(daemons: list[Daemon], names: list[str], coordinator: str | None = None) -> bool:
@@ -71,6 +81,13 @@ def c(testbed_cluster):  # type: ignore[no-untyped-def]
 
     testbed_cluster.start_daemon = start
     yield testbed_cluster
+    for node in testbed_cluster.nodes:  # the programs themselves, by PID (nsenter's child)
+        if node.up:
+            for pid in node.find_pids(r"tests\.membership\.node_main"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
     for daemon in started:
         if daemon.proc.poll() is None:
             daemon.proc.kill()
@@ -83,13 +100,13 @@ def test_crash_and_reboot(c) -> None:  # type: ignore[no-untyped-def]
     restarted, it rejoins with a larger incarnation."""
     n3 = c.nodes[2]
     d1, d2, d3 = (c.start_daemon(n) for n in c.nodes)
-    wait_until(lambda: agreed([d1, d2, d3], ["n1", "n2", "n3"]), 30)
+    wait_until(lambda: agreed([d1, d2, d3], ["n1", "n2", "n3"]), 30, [d1, d2, d3])
     first = d3.started()
     c.crash(n3)
-    wait_until(lambda: agreed([d1, d2], ["n1", "n2"], "n1"), 15)
+    wait_until(lambda: agreed([d1, d2], ["n1", "n2"], "n1"), 15, [d1, d2])
     c.boot(n3)
     d3b = c.start_daemon(n3)
-    wait_until(lambda: agreed([d1, d2, d3b], ["n1", "n2", "n3"]), 30)
+    wait_until(lambda: agreed([d1, d2, d3b], ["n1", "n2", "n3"]), 30, [d1, d2, d3b])
     assert d3b.started() > first
 
 
@@ -98,9 +115,9 @@ def test_partition_2_1(c) -> None:  # type: ignore[no-untyped-def]
     n3 agree on a view coordinated by n2; after healing all three agree again."""
     n1, n2, n3 = c.nodes
     d1, d2, d3 = (c.start_daemon(n) for n in c.nodes)
-    wait_until(lambda: agreed([d1, d2, d3], ["n1", "n2", "n3"], "n1"), 30)
+    wait_until(lambda: agreed([d1, d2, d3], ["n1", "n2", "n3"], "n1"), 30, [d1, d2, d3])
     c.partition([[n1], [n2, n3]])
-    wait_until(lambda: not d1.last().get("quorate") and not d1.last().get("lease"), 15)
-    wait_until(lambda: agreed([d2, d3], ["n2", "n3"], "n2"), 15)
+    wait_until(lambda: not d1.last().get("quorate") and not d1.last().get("lease"), 15, [d1])
+    wait_until(lambda: agreed([d2, d3], ["n2", "n3"], "n2"), 15, [d2, d3])
     c.heal()
-    wait_until(lambda: agreed([d1, d2, d3], ["n1", "n2", "n3"]), 30)
+    wait_until(lambda: agreed([d1, d2, d3], ["n1", "n2", "n3"]), 30, [d1, d2, d3])
