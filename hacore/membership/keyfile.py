@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import stat
-import tempfile
 from pathlib import Path
 
 from hacore.errors import HacoreError, InputError
+from hacore.files import write_atomically
 
 DEFAULT_KEY_FILE = "/etc/hacore/cluster.key"
 KEY_SIZE = 32
@@ -24,41 +23,16 @@ def new_key() -> bytes:
 def write_key(path: str | Path, key: bytes, *, force: bool = False) -> None:
     """Write ``key`` to ``path`` atomically with mode 0400.
 
-    Without ``force`` an existing file is never replaced (checked atomically: the new file
-    is hard-linked into place, which fails if the name exists).
+    Without ``force`` an existing file is never replaced (checked atomically by
+    :func:`hacore.files.write_atomically`).
     """
-    target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    except FileNotFoundError:
-        raise InputError(f"{target}: directory {folder} does not exist") from None
-    except PermissionError:
-        raise InputError(f"{target}: cannot write in {folder}: permission denied") from None
-    try:
-        os.fchmod(fd, 0o400)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if force:
-            os.replace(tmp, target)
-        else:
-            try:
-                os.link(tmp, target)
-            except FileExistsError:
-                raise InputError(f"{target} exists already; keep it (every node needs the "
-                                 "same key) or pass --force to replace it") from None
-    finally:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        write_atomically(path, key, 0o400, replace=force)
+    except InputError as exc:
+        if not force and Path(path).exists():
+            raise InputError(f"{path} exists already; keep it (every node needs the same "
+                             "key) or pass --force to replace it") from None
+        raise exc from None
 
 
 def load_key(path: str | Path) -> bytes:
