@@ -99,19 +99,24 @@ class Coordinator:
         self._pending_fence_logged: set[str] = set()
         self.incarnations: dict[str, int] = {}
         self.view_changed_at = 0.0
+        self.wake: Callable[[], None] = lambda: None  # asks for a cycle soon (new facts)
         self.on_publish: Callable[[int, dict[str, Any]], None] | None = None
 
     # -- taking over and stepping down ----------------------------------------------------
 
     def take_over(self, view: MembershipView, own_version: int, own_state: dict[str, Any],
-                  not_before: float) -> None:
-        """Become coordinator: ask every member for its stored state (S5) first."""
+                  not_before: float, members_changed_at: float | None = None) -> None:
+        """Become coordinator: ask every member for its stored state (S5) first.
+
+        ``members_changed_at``: when this node last saw the member set change (the fence
+        settle time counts from there)."""
         self.active = True
         self.view = view
         self._gathering = True
         self._gathered = {self.node: (own_version, own_state)}
         self._ready_at = not_before
-        self.view_changed_at = self.clock()
+        self.view_changed_at = (members_changed_at if members_changed_at is not None
+                                else self.clock())
         self.inflight.clear()
         self.min_seq.clear()
         self.acks.clear()
@@ -132,6 +137,7 @@ class Coordinator:
         assert self.view is not None
         if is_quorate(self.config, self._gathered):
             self._finish_gathering()
+            self.wake()
 
     def _finish_gathering(self) -> None:
         assert self.view is not None
@@ -152,7 +158,11 @@ class Coordinator:
             now = self.clock()
             for name in list(snap.members):
                 if name not in members:
-                    snap = node_lost(self.config, snap, name, last_heard=_last_heard(view, name, now))
+                    snap = node_lost(self.config, snap, name,
+                                     last_heard=_last_heard(view, name, now))
+                    log.warning("%s left the membership before this takeover; its services "
+                                "count as active there until it is fenced or its self-stop "
+                                "deadline passes (S3)", name)
             for name in members:
                 if name not in snap.members:
                     snap = node_joined(self.config, snap, name)
@@ -179,8 +189,9 @@ class Coordinator:
 
     def on_view(self, view: MembershipView) -> None:
         """Fold a membership change into the snapshot (node_lost / node_joined)."""
+        if self.view is None or set(view.member_names()) != set(self.view.member_names()):
+            self.view_changed_at = self.clock()
         self.view = view
-        self.view_changed_at = self.clock()
         if self.snap is None:
             if self._gathering:
                 self._ask_states()
@@ -232,6 +243,7 @@ class Coordinator:
         services[action.service] = replace(st, state=inf.prior.state, owner=inf.prior.owner)
         self.snap = apply(self.config, replace(self.snap, services=services), [action], [ok],
                           now=self.clock())
+        self.wake()
         verb = action.summary()
         if ok:
             log.info("done: %s (%.2f s)", verb, float(body.get("duration", 0.0)))
@@ -388,6 +400,7 @@ class Coordinator:
             self.fencing.pop(node, None)
             self.snap = apply(self.config, self.snap, [action], [True], now=self.clock())
             self._publish()
+            self.wake()
         else:
             log.error("fence of %s FAILED: %s; its services wait, retried in %g s (S3)", node,
                       detail, FENCE_RETRY)

@@ -63,6 +63,9 @@ class NodeDaemon:
         self.started_at = time.time()
         self.coordinator = Coordinator(config, node, self._incarnation(), self.send)
         self.coordinator.on_publish = self._store_cluster
+        self.coordinator.wake = self._wake
+        self.members_changed_at = time.time()
+        self._members: frozenset[str] = frozenset()
         self.local: LocalNode | None = None
         self.api = Api(self)
         self.server: UnixApiServer | None = None
@@ -125,11 +128,17 @@ class NodeDaemon:
 
     async def _loop(self) -> None:
         while True:
-            try:
-                self.step()
-            except Exception:
-                log.exception("tick failed on %s; going on", self.node)
+            self._step_safely()
             await asyncio.sleep(self.tick)
+
+    def _wake(self) -> None:
+        asyncio.get_running_loop().call_soon(self._step_safely)
+
+    def _step_safely(self) -> None:
+        try:
+            self.step()
+        except Exception:
+            log.exception("tick failed on %s; going on", self.node)
 
     def step(self) -> None:
         """One tick (see the module docstring)."""
@@ -139,7 +148,8 @@ class NodeDaemon:
         mine = view.quorate and view.coordinator == self.node
         if mine and not coord.active:
             coord.take_over(view, self.state.cluster_version, self.state.cluster,
-                            not_before=self.started_at + self.config.timing.post_join_delay)
+                            not_before=self.started_at + self.config.timing.post_join_delay,
+                            members_changed_at=self.members_changed_at)
         elif coord.active and not mine:
             coord.step_down("the view names " + str(view.coordinator) if view.quorate
                             else "this partition lost quorum")
@@ -164,6 +174,10 @@ class NodeDaemon:
                             "quorum and stops its services first", self.node, event.detail)
                 self.local.stalled = True
                 self.local.enforce_no_quorum()
+            names = frozenset(event.view.member_names())
+            if names != self._members:
+                self._members = names
+                self.members_changed_at = time.time()
             if event.kind in ("view", "quorum-gained", "quorum-lost"):
                 if event.left or event.joined:
                     parts = ([f"left {', '.join(event.left)}"] if event.left else []) + \
@@ -174,6 +188,7 @@ class NodeDaemon:
                     self.coordinator.on_view(event.view)
                 if self.local is not None:
                     self._last_report = 0.0  # report to the (maybe new) coordinator now
+                    asyncio.get_running_loop().call_soon(self._step_safely)
         except Exception:
             log.exception("membership event %s failed on %s; going on", event.kind, self.node)
 

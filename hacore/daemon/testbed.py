@@ -1,6 +1,6 @@
-"""A running hacore cluster on the namespace testbed: daemons, VIP + Apache, observers.
+"""A running hacore cluster on the namespace testbed (hacore.testing): daemons, VIP + Apache.
 
-Shared by tests/integration and bench/failover.py: ``HacoreTestbed(cluster).start()``
+Shared by tests/integration and bench/failover.py (and meant for ``hacore demo``): ``HacoreTestbed(cluster).start()``
 writes the config and key into every node, starts ``hacore daemon`` in each, and gives a
 CLI runner, log readers and waits.
 """
@@ -181,6 +181,19 @@ class HacoreTestbed:
                 continue
             out.append(f"--- {name} ---\n" + "\n".join(text))
         return "\n".join(out)
+
+    def log_times(self, pattern: str) -> list[float]:
+        """Wall-clock times (epoch seconds) of the daemon log lines matching ``pattern``."""
+        from datetime import datetime
+
+        out = []
+        for line in self.log_lines(pattern):
+            try:
+                stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f")
+            except ValueError:
+                continue
+            out.append(stamp.timestamp())
+        return sorted(out)
 
     def log_lines(self, pattern: str) -> list[str]:
         found = []

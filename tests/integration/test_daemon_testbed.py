@@ -11,9 +11,8 @@ import time
 
 import pytest
 
+from hacore.daemon.testbed import HacoreTestbed, wait_for_namespace_turn
 from hacore.testing.pytest_fixtures import skip_unless_testbed
-
-from .daemon_testbed import HacoreTestbed, wait_for_namespace_turn
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
