@@ -142,11 +142,12 @@ def read_timing(f: Findings, data: dict[str, Any]) -> Timing:
     """One knob, ``node_loss_timeout``; the rest derive from it unless set by hand."""
     t = Table(f, data.get("timing", {}), ("timing",), TIMING_KEYS, "[timing]")
     loss = t.number("node_loss_timeout", 1.0, positive=True)
+    derived = Timing.derived(loss)
     return Timing(
         node_loss_timeout=loss,
-        heartbeat_interval=t.number("heartbeat_interval", round(loss / 5, 6), positive=True),
-        fence_timeout=t.number("fence_timeout", 30.0, positive=True),
-        self_stop_margin=t.number("self_stop_margin", round(2 * loss, 6), positive=True),
+        heartbeat_interval=t.number("heartbeat_interval", derived.heartbeat_interval, positive=True),
+        fence_timeout=t.number("fence_timeout", derived.fence_timeout, positive=True),
+        self_stop_margin=t.number("self_stop_margin", derived.self_stop_margin, positive=True),
         post_join_delay=t.number("post_join_delay", 3.0, minimum=0),
         startup_fencing=t.boolean("startup_fencing", True),
         two_node_fence_delay=t.number("two_node_fence_delay", 5.0, minimum=0),

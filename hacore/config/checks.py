@@ -150,7 +150,7 @@ def check_timing(f: Findings, cfg: ClusterConfig) -> None:
         f.error(("timing", "heartbeat_interval"), f"heartbeat_interval {t.heartbeat_interval:g}"
                 f" leaves fewer than 3 heartbeats within node_loss_timeout "
                 f"{t.node_loss_timeout:g}; use at most {t.node_loss_timeout / 3:.3g} (or "
-                "leave it out: it defaults to node_loss_timeout / 5)")
+                "leave it out: it defaults to node_loss_timeout / 10)")
     if t.self_stop_margin < t.heartbeat_interval:
         f.error(("timing", "self_stop_margin"), f"self_stop_margin {t.self_stop_margin:g} is "
                 f"shorter than one heartbeat ({t.heartbeat_interval:g}); use at least "

@@ -73,6 +73,8 @@ def config_to_dict(cfg: ClusterConfig, mask: bool = True) -> dict[str, Any]:
             "stop_order": list(s.stop_order),
             "tree": [resource_to_dict(r, mask) for r in s.resources],
         } for s in cfg.services],
+        "alerts": [{"name": a.name, "script": a.script, "url": a.url, "events": list(a.events),
+                    "services": list(a.services), "timeout": a.timeout} for a in cfg.alerts],
     }
 
 
@@ -201,7 +203,7 @@ def config_to_toml(cfg: ClusterConfig, minimal: bool = True, header: str = "") -
     _table(lines, "[quorum]", _drop_defaults(quorum, qdefaults) if minimal else quorum)
     timing = asdict(cfg.timing)
     loss = cfg.timing.node_loss_timeout
-    tdefaults = asdict(Timing(loss, round(loss / 5, 6), self_stop_margin=round(2 * loss, 6)))
+    tdefaults = asdict(Timing.derived(loss))
     tdefaults.pop("node_loss_timeout")
     _table(lines, "[timing]", _drop_defaults(timing, tdefaults) if minimal else timing)
     for d in cfg.fence_devices:
@@ -225,6 +227,13 @@ def config_to_toml(cfg: ClusterConfig, minimal: bool = True, header: str = "") -
         _table(lines, f"[resources.{toml_key(res.name)}]", _definition(res, minimal, True))
     for svc in cfg.services:
         _service(lines, svc, shared, minimal)
+    for alert in cfg.alerts:
+        spec = {"name": alert.name, "script": alert.script, "url": alert.url,
+                "events": list(alert.events), "services": list(alert.services),
+                "timeout": alert.timeout}
+        spec = {k: v for k, v in spec.items() if v is not None and (v != [] or not minimal)
+                and not (minimal and k == "timeout" and v == 10.0)}
+        _table(lines, "[[alerts]]", spec)
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

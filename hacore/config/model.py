@@ -57,12 +57,18 @@ class Timing:
     """Derived from one knob, ``node_loss_timeout``; anything set by hand is checked."""
 
     node_loss_timeout: float = 1.0
-    heartbeat_interval: float = 0.2
+    heartbeat_interval: float = 0.1
     fence_timeout: float = 30.0
     self_stop_margin: float = 2.0
     post_join_delay: float = 3.0
     startup_fencing: bool = True
     two_node_fence_delay: float = 5.0
+
+    @classmethod
+    def derived(cls, node_loss_timeout: float) -> Timing:
+        """The timing one knob gives: heartbeat a tenth of it, self-stop margin twice it."""
+        return cls(node_loss_timeout, heartbeat_interval=round(node_loss_timeout / 10, 6),
+                   self_stop_margin=round(2 * node_loss_timeout, 6))
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ class Resource:
     agent: str
     params: dict[str, str] = field(default_factory=dict)
     operations: tuple[Operation, ...] = ()
-    children: tuple["Resource", ...] = ()
+    children: tuple[Resource, ...] = ()
     independent: bool = False
     non_critical: bool = False
     max_restarts: int = 0
@@ -179,6 +185,22 @@ class Service:
 
 
 @dataclass(frozen=True)
+class AlertHook:
+    """``[[alerts]]``: a script to run or a URL to POST to on events (hacore.alerts).
+
+    ``events``: the topics it wants (empty = every topic); ``services``: only events about
+    these services or about no service (empty = all); ``timeout`` per delivery.
+    """
+
+    name: str
+    script: str | None = None
+    url: str | None = None
+    events: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
+    timeout: float = 10.0
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     name: str
     config_version: int
@@ -189,6 +211,7 @@ class ClusterConfig:
     domains: tuple[FailoverDomain, ...] = ()
     resources: tuple[Resource, ...] = ()
     services: tuple[Service, ...] = ()
+    alerts: tuple[AlertHook, ...] = ()
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)

@@ -38,7 +38,7 @@ def test_base_file_loads_with_defaults():
     cfg = load_config_text(BASE)
     assert cfg.name == "test" and [n.name for n in cfg.nodes] == ["n1", "n2", "n3"]
     assert cfg.quorum.expected_votes == 3 and cfg.quorum.no_quorum_policy == "stop"
-    assert cfg.timing.node_loss_timeout == 1.0 and cfg.timing.heartbeat_interval == 0.2
+    assert cfg.timing.node_loss_timeout == 1.0 and cfg.timing.heartbeat_interval == 0.1
     web = cfg.service("web")
     assert web.recovery == "restart" and web.autostart is True
     assert web.start_order == ("vip", "www") and web.stop_order == ("www", "vip")
@@ -54,9 +54,9 @@ def test_example_file_in_repository_loads():
 
 
 def test_timing_derives_from_node_loss_timeout():
-    """Only node_loss_timeout set: heartbeat is a fifth of it, the self-stop margin twice."""
+    """Only node_loss_timeout set: heartbeat is a tenth of it, the self-stop margin twice."""
     cfg = load_config_text(BASE + "\n[timing]\nnode_loss_timeout = 5\n")
-    assert cfg.timing.heartbeat_interval == 1.0 and cfg.timing.self_stop_margin == 10.0
+    assert cfg.timing.heartbeat_interval == 0.5 and cfg.timing.self_stop_margin == 10.0
 
 
 CASES = [

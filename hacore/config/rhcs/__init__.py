@@ -90,9 +90,7 @@ def convert_root(root: ET.Element, filename: str,
             notes.element(child, "hacore has no such section (logging, dlm, gfs_controld "
                           "and the like are configured elsewhere or not needed)")
     loss = token if token is not None else 10.0
-    part.timing = type(part.timing)(node_loss_timeout=loss,
-                                    heartbeat_interval=round(loss / 5, 6),
-                                    self_stop_margin=round(2 * loss, 6))
+    part.timing = type(part.timing).derived(loss)
     if fence_daemon is not None:
         part.timing = read_fence_daemon(fence_daemon, notes, part.timing)
     for elem in domains:
