@@ -63,27 +63,43 @@ class LocalNode:
 
     async def probe_all(self) -> None:
         """At start-up: find what already runs here (adopted, never restarted)."""
-        known = set(self.active)
         for svc in self.config.services:
-            async with self._lock(svc.name):
-                found = await self.runner.probe(svc.name)
-            if found.status == "running" or (found.status == "failed" and svc.name in known):
-                self.active[svc.name] = list(svc.start_order)
-                if found.status == "failed":
-                    self.failed[svc.name] = found.resource or ""
-                log.info("probe: %s is active on %s (%s); it is reported, not restarted",
-                         svc.name, self.node, found.detail)
-                if found.status == "running":
-                    self.runner.monitor(svc.name)
-            elif found.status == "failed":
-                self.active[svc.name] = list(svc.start_order)
-                self.failed[svc.name] = found.resource or ""
-                log.warning("probe of %s on %s failed (%s): reported as possibly active",
-                            svc.name, self.node, found.detail)
-            else:
-                self.active.pop(svc.name, None)
+            await self.probe(svc.name, startup=True)
         self.seq += 1
         self._save()
+
+    async def probe_idle(self) -> None:
+        """Now and then: probe the services this node does not run, to find a copy started
+        outside the cluster (S1); one found is reported and the coordinator stops it."""
+        for svc in self.config.services:
+            if svc.name not in self.active and not self._lock(svc.name).locked():
+                if await self.probe(svc.name, startup=False):
+                    self.seq += 1
+                    self._save()
+                    self.report()
+
+    async def probe(self, service: str, startup: bool) -> bool:
+        """Probe one service; True when it was found active (it is then in ``active``)."""
+        svc = self.config.service(service)
+        assert svc is not None
+        async with self._lock(service):
+            if not startup and service in self.active:
+                return False
+            found = await self.runner.probe(service)
+            if found.status == "stopped":
+                self.active.pop(service, None)
+                return False
+            self.active[service] = list(svc.start_order)
+            if found.status == "failed":
+                self.failed[service] = found.resource or ""
+                log.warning("probe of %s on %s failed (%s): reported as possibly active",
+                            service, self.node, found.detail)
+            else:
+                self.failed.pop(service, None)
+                log.warning("probe: %s is active on %s (%s); reported to the coordinator, "
+                            "not restarted", service, self.node, found.detail)
+                self.runner.monitor(service)
+            return True
 
     def status_body(self) -> dict[str, Any]:
         services = {}

@@ -35,6 +35,7 @@ log = logging.getLogger("hacore.daemon")
 
 TICK = 0.2
 REPORT_EVERY = 1.0
+PROBE_INTERVAL = 60.0  # probes of services not running here (S1: a copy started by hand)
 ADMIN_TIMEOUT = 65.0
 
 
@@ -44,7 +45,7 @@ class NodeDaemon:
     def __init__(self, config: ClusterConfig, node: str, provider: MembershipProvider, *,
                  state_dir: str, socket_path: str | None = None,
                  executor: ForkServer | None = None, env: dict[str, str] | None = None,
-                 tick: float = TICK) -> None:
+                 tick: float = TICK, probe_interval: float = PROBE_INTERVAL) -> None:
         if config.node(node) is None:
             names = ", ".join(n.name for n in config.nodes)
             raise InputError(f"--node {node!r} is not a node of cluster {config.name!r} "
@@ -55,6 +56,9 @@ class NodeDaemon:
         self.state_dir = state_dir
         self.socket_path = socket_path
         self.tick = tick
+        self.probe_interval = probe_interval
+        self._last_probe = time.time()
+        self._probing: asyncio.Task[None] | None = None
         self._own_executor = executor is None
         self.executor = executor
         self.env = {"HACORE_NODE": node, **(env or {})}
@@ -103,6 +107,8 @@ class NodeDaemon:
 
     async def stop(self, stop_services: bool = False) -> None:
         """Leave: stop ticking, optionally stop what runs here, close everything."""
+        if self._probing is not None:
+            self._tasks.append(self._probing)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -161,6 +167,10 @@ class NodeDaemon:
             if now - self._last_retry >= 0.5:
                 self._last_retry = now
                 coord.retry()
+        if (self.probe_interval > 0 and now - self._last_probe >= self.probe_interval
+                and view.quorate and (self._probing is None or self._probing.done())):
+            self._last_probe = now
+            self._probing = asyncio.ensure_future(self.local.probe_idle())
         if now - self._last_report >= REPORT_EVERY:
             self._last_report = now
             self.local.report()

@@ -31,13 +31,15 @@ class InprocCluster:
         return sorted(n.name for n in self.config.nodes
                       if (self.tokens(n.name) / f"{resource}.running").exists())
 
-    async def boot(self, node: str, socket: bool = False) -> NodeDaemon:
+    async def boot(self, node: str, socket: bool = False,
+                   probe_interval: float = 60.0) -> NodeDaemon:
         self.tokens(node).mkdir(parents=True, exist_ok=True)
         daemon = NodeDaemon(self.config, node, self.bus.provider(node),
                             state_dir=str(self.base / node / "state"),
                             socket_path=str(self.base / node / "hacore.sock") if socket else None,
                             executor=self.executor,
-                            env={"HACORE_TOKEN_DIR": str(self.tokens(node))}, tick=0.05)
+                            env={"HACORE_TOKEN_DIR": str(self.tokens(node))}, tick=0.05,
+                            probe_interval=probe_interval)
         self.daemons[node] = daemon
         await daemon.start()
         return daemon
@@ -67,12 +69,12 @@ async def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str 
 
 @contextlib.asynccontextmanager
 async def inproc_cluster(config: ClusterConfig, base: Path, executor: ForkServer,
-                         nodes: list[str] | None = None,
-                         socket: bool = False) -> AsyncIterator[InprocCluster]:
+                         nodes: list[str] | None = None, socket: bool = False,
+                         probe_interval: float = 60.0) -> AsyncIterator[InprocCluster]:
     cluster = InprocCluster(config, base, executor)
     try:
         for node in nodes or [n.name for n in config.nodes]:
-            await cluster.boot(node, socket=socket)
+            await cluster.boot(node, socket=socket, probe_interval=probe_interval)
         yield cluster
     finally:
         for name in list(cluster.daemons):

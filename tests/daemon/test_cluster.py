@@ -128,3 +128,42 @@ def test_an_op_id_never_runs_twice(tmp_path, executor):
             await asyncio.sleep(0.3)
             assert "test.2" not in n2.state.done
     asyncio.run(go())
+
+
+def test_copy_started_by_hand_is_found_and_stopped(tmp_path, executor):
+    """A second copy started outside the cluster is found by the idle probe and stopped (S1)."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor,
+                                  probe_interval=0.5) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"])
+            (c.tokens("n3") / "web-a.running").write_text("by hand")
+            await wait_for(lambda: c.runs("web-a") == ["n1"], what="the copy on n3 stopped")
+            assert c.service("web")["owner"] == "n1" and c.runs("web-b") == ["n1"]
+    asyncio.run(go())
+
+
+def test_daemon_restart_adopts_what_runs(tmp_path, executor):
+    """A daemon that comes back finds web running and keeps it: adopted, not restarted."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"] and
+                           c.service("web", "n2")["owner"] == "n1")
+            await wait_for(lambda: c.service("web", "n3")["owner"] == "n1")
+            stamp = (c.tokens("n1") / "web-a.running").stat().st_mtime_ns
+            placed = c.daemons["n1"].coordinator.snap.status("web").placed_gen
+            await c.crash("n1")
+            await c.boot("n1")
+            def adopted():
+                coord = next((d.coordinator for d in c.daemons.values()
+                              if d.coordinator.active and d.coordinator.snap), None)
+                st = coord.snap.status("web") if coord else None
+                return st is not None and st.owner == "n1" and st.state == "started" and \
+                    st.placed_gen > placed
+
+            await wait_for(adopted, what="adopted")
+            await asyncio.sleep(0.5)
+            assert c.runs("web-a") == ["n1"]
+            assert (c.tokens("n1") / "web-a.running").stat().st_mtime_ns == stamp, "restarted"
+            assert not any(r["kind"] == "start" for r in c.daemons["n1"].state.done.values()
+                           if r.get("node") == "n1" and r["id"].startswith("n2."))
+    asyncio.run(go())
