@@ -72,11 +72,11 @@ class LocalNode:
         """Now and then: probe the services this node does not run, to find a copy started
         outside the cluster (S1); one found is reported and the coordinator stops it."""
         for svc in self.config.services:
-            if svc.name not in self.active and not self._lock(svc.name).locked():
-                if await self.probe(svc.name, startup=False):
-                    self.seq += 1
-                    self._save()
-                    self.report()
+            busy = svc.name in self.active or self._lock(svc.name).locked()
+            if not busy and await self.probe(svc.name, startup=False):
+                self.seq += 1
+                self._save()
+                self.report()
 
     async def probe(self, service: str, startup: bool) -> bool:
         """Probe one service; True when it was found active (it is then in ``active``)."""
