@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from conftest import token_config
@@ -166,4 +167,27 @@ def test_daemon_restart_adopts_what_runs(tmp_path, executor):
             assert (c.tokens("n1") / "web-a.running").stat().st_mtime_ns == stamp, "restarted"
             assert not any(r["kind"] == "start" for r in c.daemons["n1"].state.done.values()
                            if r.get("node") == "n1" and r["id"].startswith("n2."))
+    asyncio.run(go())
+
+
+def test_whole_cluster_restart_remembers_a_disabled_service(tmp_path, executor):
+    """A disabled service stays disabled after every daemon stopped and started again (S5)."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"])
+            await c.daemons["n2"].api_service("disable", "web", None)
+            await wait_for(lambda: c.service("web")["state"] == "disabled")
+            for name in ["n3", "n2", "n1"]:
+                await c.crash(name)
+            for name in ["n3", "n2", "n1"]:
+                await c.boot(name)
+
+            def decided():
+                coord = next((d.coordinator for d in c.daemons.values()
+                              if d.coordinator.active and d.coordinator.snap), None)
+                return coord is not None and coord.ready(time.time())
+
+            await wait_for(decided, what="a coordinator deciding")
+            await asyncio.sleep(1.0)
+            assert c.service("web")["state"] == "disabled" and c.runs("web-a") == []
     asyncio.run(go())

@@ -131,3 +131,24 @@ def test_partitioned_owner_is_fenced_and_web_runs_once(hb):
     hb.wait(lambda: all(m["state"] == "Online" for m in hb.status(others[0])["members"]), 60,
             "all members back")
     assert len([s for s in hb.s1.violations]) == 0
+
+
+def test_killed_daemon_supervisor_stops_resources(hb):
+    """kill -9 of the owner's daemon: its supervisor stops the VIP and Apache; web runs once."""
+    nodes = {n.name: n for n in hb.c.nodes}
+    hb.wait(lambda: all(m["state"] == "Online" for m in hb.status(nodes["n3"])["members"])
+            and _owner(hb, nodes["n3"]) is not None, 60, "three members, web running")
+    victim = nodes[_owner(hb, nodes["n3"]) or "n1"]
+    others = [n for n in hb.c.nodes if n is not victim]
+    pids = hb.daemon_pids(victim)
+    assert len(pids) == 1, pids
+    os.kill(pids[0], 9)
+    hb.wait(lambda: hb.log_lines(rf"the daemon of {victim.name} died \(signal 9\)"), 30,
+            "the supervisor noticed")
+    hb.wait(lambda: _owner(hb, others[0]) in {n.name for n in others}, 60, "web recovered")
+    assert hb.poller.wait_for_answer(timeout=30) is not None
+    hb.wait(lambda: victim.up, 30, f"{victim.name} up")
+    if not hb.daemon_pids(victim, "supervisor"):
+        hb.start_daemon(victim)  # the fence rebooted it
+    hb.wait(lambda: all(m["state"] == "Online" for m in hb.status(others[0])["members"]), 90,
+            "all members back")
