@@ -11,6 +11,8 @@ web = a VIP (ip agent) + Apache (apache agent); the client namespace polls
   coordinator's takeover and the settle wait), fencing (fence decided -> fence confirmed; the settle
   wait before it is counted in "decide"), start (start sent -> start done), and the rest.
   Median and max over --runs.
+- planned relocation: ``hacore service relocate web --to NODE --no-wait`` -> the first HTTP
+  answer from NODE (includes the CLI's start-up, about 0.3 s).
 - cold start: every daemon launched at once -> the first HTTP answer.
 - idle memory: RSS and PSS summed over one node's supervisor, daemon and executor helper
   with web running there.
@@ -75,6 +77,25 @@ def one_crash(bed: HacoreTestbed) -> dict[str, float]:
     return out
 
 
+def one_relocation(bed: HacoreTestbed) -> float:
+    """``hacore service relocate web --to OTHER`` -> the first HTTP answer from OTHER."""
+    nodes = {n.name: n for n in bed.c.nodes}
+    probe = nodes["n2"]
+    bed.wait(lambda: all_online(bed, probe) and owner(bed, probe) is not None, 90, "ready")
+    here = owner(bed, probe)
+    target = next(n for n in bed.c.nodes if n.name != here)
+    time.sleep(0.5)
+    started = time.monotonic()
+    bed.hacore(target, "service", "relocate", "web", "--to", target.name, "--no-wait")
+    deadline = time.monotonic() + 60
+    sample = None
+    while sample is None and time.monotonic() < deadline:
+        sample = bed.poller.first_answer_after(started, node=target.name)
+        time.sleep(0.05)
+    assert sample is not None, bed.tail_logs()
+    return sample.sent + sample.elapsed - started
+
+
 def memory(bed: HacoreTestbed, node) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     import psutil
 
@@ -115,7 +136,10 @@ def main() -> int:
         idle_node = next(n for n in c.nodes if n is not where)
         rss_idle, pss_idle = memory(bed, idle_node)
         runs = []
+        moves = []
         try:
+            for _ in range(args.runs):
+                moves.append(one_relocation(bed))
             for i in range(args.runs):
                 runs.append(one_crash(bed))
                 print(f"run {i + 1}: " + ", ".join(f"{k} {v:.2f} s" for k, v in runs[-1].items()),
@@ -134,6 +158,8 @@ def main() -> int:
         values = [r[key] for r in runs]
         print(f"  crash failover {key:<7} median {statistics.median(values):6.2f} s   "
               f"max {max(values):6.2f} s")
+    print(f"  planned relocation (CLI call -> answers from the target): median "
+          f"{statistics.median(moves):.2f} s, max {max(moves):.2f} s")
     print(f"  cold start (daemons launched -> HTTP answers): {cold:.2f} s")
     print(f"  memory, node running web (supervisor + daemon + helper): RSS {rss:.1f} MiB, "
           f"PSS {pss:.1f} MiB")
