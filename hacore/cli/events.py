@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -32,11 +32,12 @@ def load_events(journals: list[Path]) -> Iterator[Event]:
     return merge(read_journal(d) for d in journals)
 
 
-def follow_events(journals: list[Path], poll: float = FOLLOW_POLL) -> Iterator[Event]:
-    """Events as they are appended from now on; runs until interrupted."""
-    follower = JournalFollower(journals, from_end=True)
+def follow_events(journals: list[Path], poll: float = FOLLOW_POLL) -> Iterator[list[Event]]:
+    """Batches of events: first every event recorded so far, then each poll's new ones (no
+    event is missed or repeated between the two); runs until interrupted."""
+    follower = JournalFollower(journals, from_end=False)
     while True:
-        yield from follower.poll()
+        yield follower.poll()
         time.sleep(poll)
 
 
@@ -79,24 +80,30 @@ def events(journals: tuple[str, ...], follow: bool, since: str | None, incident:
     dirs = _dirs(journals)
     since_t = parse_since(since, time.time()) if since else None
     keep = event_filter(since=since_t, incident=incident, service=service)
+    if follow:
+        _follow(dirs, keep, as_json)
+        return
     history = [e for e in load_events(dirs) if keep(e)]
     if as_json:
         for e in history:
             _emit(e, True, 0)
-    elif incident and not follow:
+    elif incident:
         for line in incident_timeline(history, incident):
             click.echo(line)
+        if not history:
+            raise SystemExit(1)
     else:
         for line in format_events(history):
             click.echo(line)
-    if not follow:
-        if incident and not history:
-            raise SystemExit(1)
-        return
-    width = max((len(e.node) for e in history), default=0)
+
+
+def _follow(dirs: list[Path], keep: Callable[[Event], bool], as_json: bool) -> None:
+    width = 0
     try:
-        for event in follow_events(dirs):
-            if keep(event):
+        for batch in follow_events(dirs):
+            chosen = [e for e in batch if keep(e)]
+            width = max([width, *(len(e.node) for e in chosen)])
+            for event in chosen:
                 _emit(event, as_json, width)
     except KeyboardInterrupt:
         return

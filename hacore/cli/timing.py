@@ -48,10 +48,10 @@ def render_report(report) -> list[str]:
             if not s.phases:
                 lines.append(f"  {s.name + ':':<17} {s.note}")
                 continue
-            lines.append(f"  {s.name + ':':<17} best {_secs(s.best):>9}   worst {_secs(s.worst):>9}")
+            lines.append(f"  {s.name + ':':<17} best {_secs(s.best):>8}   worst {_secs(s.worst):>8}")
             for p in s.phases:
                 span = _secs(p.best) if p.best == p.worst else f"{_secs(p.best)} .. {_secs(p.worst)}"
-                lines.append(f"    {p.name:<24} {span:<20} {p.detail}")
+                lines.append(f"    {p.name:<26} {span:<16} {p.detail}")
         lines.append("")
     if report.warnings:
         lines.append(f"Warnings ({len(report.warnings)}):")

@@ -37,7 +37,7 @@ log = logging.getLogger("hacore.config")
 DEFAULT_PATH = "/etc/hacore/cluster.toml"
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 TOP_KEYS = ("cluster", "nodes", "quorum", "timing", "fence_devices", "domains", "resources",
-            "services")
+            "services", "alerts")
 SECRET_PARAM_NAMES = ("passwd", "password", "secret", "key", "community", "token")
 
 #: agent name -> AgentInfo (``.parameters``, ``.actions``); raises AgentNotFound
@@ -147,8 +147,11 @@ def build_config(f: Findings, data: dict[str, Any], catalogue: AgentCatalogue | 
     fence_devices = read_fence_devices(f, data)
     domains = read_domains(f, data)
     services = read_services(f, data, _timeouts(catalogue))
+    from hacore.config.build_alerts import read_alerts
+
+    alerts = read_alerts(f, data, {s.name for s in services.services})
     config = ClusterConfig(name, version, nodes, quorum, timing, fence_devices, domains,
-                           services.resources, services.services)
+                           services.resources, services.services, alerts)
     run_checks(f, config, services)
     return config, services.definitions
 

@@ -166,7 +166,7 @@ def fence_bounds(config: ClusterConfig, node: str) -> tuple[float, float, str] |
     first = per_method[0]
     devices = ", ".join(f"{d} {t:g} s" + (f" x{r + 1} tries" if r else "")
                         for d, _, t, r, _ in first[3][:len(first[3]) // 2 or 1])
-    detail = f"{node}: method {first[0]} ({devices})"
+    detail = f"method {first[0]} ({devices})"
     if len(per_method) > 1:
         detail += f", then {len(per_method) - 1} more method(s)"
     return best, worst, detail
@@ -192,16 +192,18 @@ def _loss_phase(config: ClusterConfig, plan: ServicePlan, owners: list[str]) -> 
         else:
             best = _self_stop_wait(config, node, [plan.name])
             worst = _self_stop_wait(config, node, _runs_on(config, node))
-            detail = f"{node}: no fence method, self-stop wait (stops + margin)"
+            detail = "no fence method: its self-stop deadline (stops + margin)"
         bests.append(best)
         worsts.append(worst)
         details.append(detail)
-    unique = list(dict.fromkeys(d.split(": ", 1)[1] for d in details))
+    groups: dict[str, list[str]] = {}
+    for node, detail in zip(owners, details):
+        groups.setdefault(detail, []).append(node)
     name = "fencing" if all(config.has_fencing(n) for n in owners) else (
         "self-stop wait" if not any(config.has_fencing(n) for n in owners)
         else "fencing or self-stop wait")
-    return Phase(name, min(bests), max(worsts), details[0] if len(unique) == 1 else
-                 "; ".join(details))
+    return Phase(name, min(bests), max(worsts),
+                 "; ".join(f"{', '.join(nodes)}: {d}" for d, nodes in groups.items()))
 
 
 def _start_phase(start_sum: float, stop_sum: float, retry_elsewhere: bool,
