@@ -100,7 +100,8 @@ def memory(bed: HacoreTestbed, node) -> tuple[float, float]:  # type: ignore[no-
     import psutil
 
     rss = pss = 0
-    for pid in node.find_pids(r"hacore"):
+    pattern = r"hacore\.daemon\.(main|supervisor)|hacore\.executor\.helper|hacore\.cli\.main daemon"
+    for pid in node.find_pids(pattern):
         try:
             info = psutil.Process(pid).memory_full_info()
         except psutil.Error:

@@ -50,12 +50,7 @@ def daemon(config_path: str, node: str, state_dir: str, socket_path: str | None,
 
         sys.exit(daemon_main(["--config", config_path, "--node", node, "--state-dir", state_dir,
                               "--socket", socket_path, "--key-file", key_file]))
-    import logging
-
-    from hacore.daemon.supervisor import daemon_command, supervise
-
-    logging.basicConfig(level=logging.INFO,
-                        format=f"%(asctime)s {node} supervisor %(levelname)s: %(message)s")
     os.makedirs(state_dir, mode=0o700, exist_ok=True)
-    sys.exit(supervise(daemon_command(config_path, node, state_dir, socket_path, key_file),
-                       config_path, node, state_dir))
+    # the supervisor is a fresh, small interpreter: it must outlive the daemon cheaply
+    os.execv(sys.executable, [sys.executable, "-m", "hacore.daemon.supervisor", config_path,
+                              node, state_dir, socket_path, key_file])

@@ -114,10 +114,16 @@ def daemon_command(config_path: str, node: str, state_dir: str, socket_path: str
             "--state-dir", state_dir, "--socket", socket_path, "--key-file", key_file]
 
 
-def main() -> None:  # pragma: no cover - exercised through `hacore daemon`
-    logging.basicConfig(level=logging.INFO,
-                        format="%(asctime)s supervisor %(levelname)s: %(message)s")
+def main() -> None:
+    """``python -m hacore.daemon.supervisor CONFIG NODE STATE_DIR SOCKET KEY_FILE`` (what
+    ``hacore daemon`` execs once it has checked its arguments)."""
     config_path, node, state_dir, socket_path, key_file = sys.argv[1:6]
+    logging.basicConfig(level=logging.INFO,
+                        format=f"%(asctime)s {node} supervisor %(levelname)s: %(message)s")
     os.makedirs(state_dir, exist_ok=True)
     sys.exit(supervise(daemon_command(config_path, node, state_dir, socket_path, key_file),
                        config_path, node, state_dir))
+
+
+if __name__ == "__main__":
+    main()

@@ -123,7 +123,8 @@ class HacoreTestbed:
 
     def daemon_pids(self, node: Any, which: str = "daemon.main") -> list[int]:
         """Host PIDs of the daemon process (``daemon.main``) or its supervisor."""
-        pattern = r"hacore\.daemon\.main" if which == "daemon.main" else r"hacore.cli.main daemon"
+        pattern = (r"hacore\.daemon\.main" if which == "daemon.main"
+                   else r"hacore\.daemon\.supervisor|hacore\.cli\.main daemon")
         return node.find_pids(pattern) if node.up else []
 
     def stop(self) -> None:
