@@ -49,4 +49,19 @@ done
 for command in hacore hacore-agent fence_hacore_testbed; do
   if [ -x "$prefix/bin/$command" ]; then ln -sf "$prefix/bin/$command" "/usr/local/bin/$command"; fi
 done
+# systemd: install the unit (enabled by the admin once /etc/hacore/cluster.toml is in
+# place: systemctl enable --now hacore), /etc/default/hacore, and a sample /etc/hacore.
+if command -v systemctl >/dev/null 2>&1 && [ -d /etc/systemd/system ]; then
+  install -m 644 packaging/hacore.service /etc/systemd/system/hacore.service
+  [ -e /etc/default/hacore ] || install -m 644 packaging/default-hacore /etc/default/hacore
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  echo "hacore.service installed; once /etc/hacore/cluster.toml is ready: systemctl enable --now hacore"
+fi
+if [ ! -e /etc/hacore ]; then
+  install -d -m 755 /etc/hacore /etc/hacore/alerts
+  install -d -m 700 /etc/hacore/secrets
+  install -m 644 packaging/etc-hacore/README packaging/etc-hacore/cluster.toml.example /etc/hacore/
+  install -m 644 packaging/etc-hacore/secrets/README /etc/hacore/secrets/
+  install -m 755 packaging/etc-hacore/alerts/log-alert.sh /etc/hacore/alerts/
+fi
 echo "hacore installed in $prefix; commands linked into /usr/local/bin"
