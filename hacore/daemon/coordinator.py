@@ -30,6 +30,7 @@ from hacore.membership.contract import MembershipView
 from hacore.policy import (
     Action,
     AdminRequest,
+    LostNode,
     Report,
     ServiceStatus,
     Snapshot,
@@ -99,6 +100,9 @@ class Coordinator:
         self._pending_fence_logged: set[str] = set()
         self.incarnations: dict[str, int] = {}
         self.view_changed_at = 0.0
+        #: node -> incarnation that said it stopped everything and leaves (shared with the
+        #: NodeDaemon, which hears it whether or not this node coordinates)
+        self.clean_leaves: dict[str, int] = {}
         self.wake: Callable[[], None] = lambda: None  # asks for a cycle soon (new facts)
         self.on_publish: Callable[[int, dict[str, Any]], None] | None = None
 
@@ -160,9 +164,11 @@ class Coordinator:
                 if name not in members:
                     snap = node_lost(self.config, snap, name,
                                      last_heard=_last_heard(view, name, now))
-                    log.warning("%s left the membership before this takeover; its services "
-                                "count as active there until it is fenced or its self-stop "
-                                "deadline passes (S3)", name)
+                    if not self._left_cleanly(name):
+                        log.warning("%s left the membership before this takeover; its services "
+                                    "count as active there until it is fenced or its self-stop "
+                                    "deadline passes (S3)", name)
+                    snap = self._clean_leave(snap, name)
             for name in members:
                 if name not in snap.members:
                     snap = node_joined(self.config, snap, name)
@@ -204,8 +210,10 @@ class Coordinator:
             if name not in current or restarted:
                 snap = node_lost(self.config, snap, name, last_heard=_last_heard(view, name, now))
                 why = "restarted its daemon" if restarted else "left the membership"
-                log.warning("%s %s; its services count as active there until it is fenced "
-                            "or its self-stop deadline passes (S3)", name, why)
+                if not self._left_cleanly(name):
+                    log.warning("%s %s; its services count as active there until it is fenced "
+                                "or its self-stop deadline passes (S3)", name, why)
+                snap = self._clean_leave(snap, name)
                 self._forget_node(name)
         for name in current:
             if name not in snap.members:
@@ -214,6 +222,26 @@ class Coordinator:
         self.incarnations = current
         self.snap = replace(snap, quorate=view.quorate, coordinator=view.coordinator)
         self._publish()
+
+    def _left_cleanly(self, name: str) -> bool:
+        inc = self.clean_leaves.get(name)
+        return inc is not None and inc == self.incarnations.get(name, inc)
+
+    def _clean_leave(self, snap: Snapshot, name: str) -> Snapshot:
+        """A node whose incarnation said it stopped everything and left: not fenced."""
+        if not self._left_cleanly(name):
+            return snap
+        del self.clean_leaves[name]
+        services = dict(snap.services)
+        for svc, st in services.items():
+            if st.owner == name:  # its daemon stopped it and said so before leaving
+                services[svc] = replace(st, state="stopped", owner=None, last_owner=name,
+                                        stop_failed_on=None)
+        lost = dict(snap.lost)
+        lost[name] = LostNode(fenced=True, self_stop_deadline=None)
+        log.info("%s left cleanly after stopping its services: it is not fenced and what it "
+                 "ran is placed again", name)
+        return replace(snap, lost=lost, services=services)
 
     def _forget_node(self, name: str) -> None:
         for op_id, inf in list(self.inflight.items()):

@@ -46,6 +46,7 @@ class LocalNode:
         self.failed: dict[str, str] = {}
         self.seq = 0
         self.stalled = False
+        self.closing = False  # shutting down: no new op is accepted
         self.frozen: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
@@ -128,6 +129,9 @@ class LocalNode:
 
     def on_op(self, sender: str, msg: dict[str, Any]) -> None:
         op_id = str(msg.get("id"))
+        if self.closing:
+            log.info("ignored op %s: %s is shutting down", op_id, self.node)
+            return
         coordinator = self.view().coordinator
         if sender != coordinator:
             log.warning("ignored op %s from %s: the coordinator is %s", op_id, sender,

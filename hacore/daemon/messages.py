@@ -10,7 +10,9 @@ hold at most 8 KiB), with ``t`` naming its kind:
   on the node, with ``seq`` so a status older than a result is ignored;
 - ``admin`` / ``admin-reply``: an administrator request forwarded to the coordinator;
 - ``state`` / ``state-ack`` / ``state-req``: the coordinator's cluster state, replicated to
-  every node and acknowledged with its version; a new coordinator asks for it.
+  every node and acknowledged with its version; a new coordinator asks for it;
+- ``leaving`` (node -> every member): this incarnation stopped every service it ran and is
+  leaving; the survivors do not fence it for that departure.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import zlib
 from typing import Any
 
 KINDS = frozenset({"op", "result", "status", "admin", "admin-reply", "state", "state-ack",
-                   "state-req"})
+                   "state-req", "leaving"})
 
 
 class BadMessage(ValueError):

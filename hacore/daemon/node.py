@@ -107,6 +107,8 @@ class NodeDaemon:
 
     async def stop(self, stop_services: bool = False) -> None:
         """Leave: stop ticking, optionally stop what runs here, close everything."""
+        if self.local is not None:
+            self.local.closing = True
         if self._probing is not None:
             self._tasks.append(self._probing)
         for task in self._tasks:
@@ -124,6 +126,8 @@ class NodeDaemon:
         if self.local is not None:
             if stop_services:
                 await self.local.stop_everything()
+                if not self.local.active:
+                    await self._say_leaving()
             self.local.runner.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -131,6 +135,19 @@ class NodeDaemon:
         if self._own_executor and self.executor is not None:
             await asyncio.to_thread(self.executor.stop)
             self.executor = None
+
+    async def _say_leaving(self) -> None:
+        """Tell every member this incarnation stopped everything (sent thrice: datagrams)."""
+        view = self.provider.view()
+        me = view.member(self.node)
+        if me is None:
+            return
+        for _ in range(3):
+            for name in view.member_names():
+                if name != self.node:
+                    self.send(name, "leaving", {"incarnation": me.incarnation})
+            await asyncio.sleep(0.05)
+        log.info("%s stopped every service it ran and told the cluster it leaves", self.node)
 
     async def _loop(self) -> None:
         while True:
@@ -221,6 +238,10 @@ class NodeDaemon:
             body = decode(msg.payload)
         except BadMessage as exc:
             log.warning("dropped a message from %s: %s", msg.sender, exc)
+            return
+        if body.get("t") == "leaving":  # the provider's incarnation, not the payload's
+            if int(body.get("incarnation", -1)) == msg.incarnation:
+                self.coordinator.clean_leaves[msg.sender] = msg.incarnation
             return
         try:
             self._handle(msg.sender, body)

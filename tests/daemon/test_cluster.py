@@ -191,3 +191,21 @@ def test_whole_cluster_restart_remembers_a_disabled_service(tmp_path, executor):
             await asyncio.sleep(1.0)
             assert c.service("web")["state"] == "disabled" and c.runs("web-a") == []
     asyncio.run(go())
+
+
+def test_clean_leave_is_not_waited_for(tmp_path, executor):
+    """A node that stops its services and says it leaves is not waited for: web moves at once."""
+    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=5.0)
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"])
+            await wait_for(lambda: c.service("web", "n3")["owner"] == "n1")
+            daemon = c.daemons.pop("n1")
+            left = time.monotonic()
+            await daemon.stop(stop_services=True)
+            c.bus.crash("n1")
+            await wait_for(lambda: c.runs("web-a") in (["n2"], ["n3"]), what="web moved")
+            # a crash would wait node loss 1 + stop 5 + margin 0.5 s (the self-stop deadline)
+            assert time.monotonic() - left < 5.0
+    asyncio.run(go())
