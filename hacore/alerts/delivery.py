@@ -124,7 +124,7 @@ def _post(hook: AlertHook, alert: Alert) -> tuple[bool, str]:
         "Content-Type": "application/json", "X-Hacore-Alert-Seq": str(alert.seq),
         "User-Agent": "hacore-alert"})
     try:
-        with urllib.request.urlopen(request, timeout=hook.timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=hook.timeout) as response:
             return True, f"{hook.url} answered {response.status}"
     except urllib.error.HTTPError as exc:
         return False, f"{hook.url} answered {exc.code} {exc.reason}"

@@ -131,7 +131,7 @@ class AlertDispatcher:
             if self.on_result is not None:
                 try:
                     self.on_result(hook, alert, result)
-                except Exception:  # noqa: BLE001 - a broken callback must not stop alerts
+                except Exception:  # a broken callback must not stop the alerts
                     log.exception("alert result callback failed")
             with self._cond:
                 if result.ok:

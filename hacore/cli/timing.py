@@ -3,9 +3,14 @@ timeouts contradict each other."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from hacore.cli.render import handled, print_json
+
+if TYPE_CHECKING:
+    from hacore.policy.budget import TimingReport
 
 #: fence agent parameters whose sum is what one call of the agent may itself take
 AGENT_TIME_PARAMS = ("login_timeout", "power_timeout", "power_wait")
@@ -37,11 +42,12 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:g} s"
 
 
-def render_report(report) -> list[str]:
+def render_report(report: TimingReport) -> list[str]:
     """The text form of a TimingReport."""
     m = report.membership
-    lines = [f"Cluster {report.cluster}: a silent node is lost after {m.node_loss_timeout:g} s "
-             f"(heartbeats every {m.interval:g} s, leases of {m.lease:g} s)", ""]
+    heading = (f"Cluster {report.cluster}: a silent node is lost after {m.node_loss_timeout:g} s "
+               f"(heartbeats every {m.interval:g} s, leases of {m.lease:g} s)")
+    lines = [heading, ""]
     for b in report.budgets:
         lines.append(f"{b.service}  (may run on {', '.join(b.candidates) or 'no node'})")
         for s in b.scenarios:

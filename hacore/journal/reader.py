@@ -42,17 +42,17 @@ def read_journal(directory: str | Path, stats: ReadStats | None = None) -> Itera
     stats = stats if stats is not None else ReadStats()
     for path in segment_paths(directory):
         try:
-            handle = open(path, "rb")
+            with open(path, "rb") as handle:
+                lines = handle.readlines()
         except FileNotFoundError:
             continue  # removed by retention while we read
-        with handle:
-            stats.files.append(str(path))
-            for line in handle:
-                event = parse_line(line)
-                if event is None:
-                    stats.skipped += 1
-                else:
-                    yield event
+        stats.files.append(str(path))
+        for line in lines:
+            event = parse_line(line)
+            if event is None:
+                stats.skipped += 1
+            else:
+                yield event
 
 
 def merge(streams: Iterable[Iterable[Event]]) -> Iterator[Event]:

@@ -32,7 +32,7 @@ def parse_since(text: str, now: float) -> float:
     except ValueError:
         pass
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value)  # Python 3.11 reads a trailing Z as UTC
     except ValueError:
         raise InputError(f"--since {text!r}: not a time; use 10m, 2h, 1d, 30s, an ISO time "
                          "like 2026-11-27T08:00 or epoch seconds") from None

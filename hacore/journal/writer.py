@@ -205,7 +205,7 @@ class Journal:
                 os.close(self._fd)
                 self._fd = None
 
-    def __enter__(self) -> Journal:
+    def __enter__(self) -> Journal:  # noqa: PYI034 - Journal is not meant to be subclassed
         return self
 
     def __exit__(self, *exc: object) -> None:

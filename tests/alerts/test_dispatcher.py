@@ -105,10 +105,10 @@ def test_a_failing_script_is_reported_with_its_stderr(tmp_path):
 
 
 class Recorder(BaseHTTPRequestHandler):
-    received: list = []
+    received: list = []  # noqa: RUF012 - reset by the fixture, read by the tests
     status = 204
 
-    def do_POST(self):  # noqa: N802 - the http.server API
+    def do_POST(self):
         body = self.rfile.read(int(self.headers["Content-Length"]))
         type(self).received.append((self.headers["X-Hacore-Alert-Seq"],
                                     self.headers["Content-Type"], json.loads(body)))

@@ -29,7 +29,7 @@ def test_histogram_buckets_are_cumulative_with_sum_and_count():
     for v in (0.3, 3, 700):
         h.observe(v, action="start")
     parsed = parse_exposition(r.exposition())
-    key = lambda le: ("hacore_op_seconds_bucket", (("action", "start"), ("le", le)))  # noqa: E731
+    key = lambda le: ("hacore_op_seconds_bucket", (("action", "start"), ("le", le)))
     assert parsed[key("1")] == 1
     assert parsed[key("5")] == 2
     assert parsed[key("+Inf")] == 3

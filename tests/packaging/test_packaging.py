@@ -49,7 +49,7 @@ def test_systemd_accepts_the_unit(tmp_path):
     unit = tmp_path / "hacore.service"
     unit.write_text((PACKAGING / "hacore.service").read_text())
     result = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
-                            text=True, timeout=60)
+                            text=True, check=False, timeout=60)
     problems = [line for line in (result.stdout + result.stderr).splitlines()
                 if line.strip() and "is not executable" not in line
                 and "/usr/local/bin/hacore" not in line]
@@ -63,13 +63,13 @@ def test_the_sample_configuration_is_valid_and_names_the_sample_alert_script():
     shipped = PACKAGING / "etc-hacore" / "alerts" / Path(hook.script).name
     assert hook.script == "/etc/hacore/alerts/log-alert.sh"
     assert os.access(shipped, os.X_OK)
-    assert subprocess.run(["sh", "-n", str(shipped)], timeout=30).returncode == 0
+    assert subprocess.run(["sh", "-n", str(shipped)], check=False, timeout=30).returncode == 0
 
 
 def test_install_sh_parses_and_installs_the_unit():
     """install.sh is valid bash and installs hacore.service and the sample /etc/hacore."""
     text = (ROOT / "install.sh").read_text()
-    assert subprocess.run(["bash", "-n", str(ROOT / "install.sh")], timeout=30).returncode == 0
+    assert subprocess.run(["bash", "-n", str(ROOT / "install.sh")], check=False, timeout=30).returncode == 0
     assert "packaging/hacore.service /etc/systemd/system/hacore.service" in text
     assert "packaging/etc-hacore/cluster.toml.example" in text
 
@@ -80,7 +80,7 @@ def test_bash_completion_completes_nouns_and_options():
         env = dict(os.environ, _HACORE_COMPLETE="bash_complete", COMP_WORDS=words,
                    COMP_CWORD=str(cword))
         return subprocess.run([sys.executable, "-m", "hacore.cli.main"], env=env,
-                              capture_output=True, text=True, timeout=60).stdout
+                              capture_output=True, text=True, check=False, timeout=60).stdout
 
     assert "plain,events" in complete("hacore ev", 1).splitlines()
     assert "plain,--journal" in complete("hacore events --jo", 2).splitlines()
