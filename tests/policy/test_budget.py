@@ -122,3 +122,44 @@ def test_json_form_holds_the_same_figures(report):
     assert [p["phase"] for p in web["scenarios"][0]["phases"]] == ["detection", "fencing",
                                                                    "start"]
     assert data["membership"]["node_loss_timeout"] == 2.0
+
+
+TWO_NODE = """
+[cluster]
+name = "pair"
+config_version = 1
+[[nodes]]
+name = "a"
+id = 1
+addresses = ["10.0.0.1"]
+fence = [{ method = "psu", devices = [{ device = "pdu1", port = "1" }, { device = "pdu2", port = "1" }] }]
+[[nodes]]
+name = "b"
+id = 2
+addresses = ["10.0.0.2"]
+fence = [{ method = "psu", devices = [{ device = "pdu1", port = "2" }, { device = "pdu2", port = "2" }] }]
+[quorum]
+two_node = true
+[timing]
+fence_timeout = 10
+two_node_fence_delay = 5
+[fence_devices.pdu1]
+agent = "fence_apc"
+[fence_devices.pdu2]
+agent = "fence_apc"
+params = { hacore_timeout = 4 }
+[services.s]
+tree = ["r"]
+[services.s.resources.r]
+agent = "script"
+params = { file = "/bin/true" }
+operations = { start = { timeout = 2 }, stop = { timeout = 2 } }
+"""
+
+
+def test_dual_power_supplies_and_the_two_node_delay():
+    """Two devices: off, off, on, on = 2 x (10 + 4) = 28 s best; worst each call twice (one
+    retry) = 56 s, plus the 5 s two-node fence delay."""
+    (budget,) = failover_budgets(load_config_text(TWO_NODE)).budgets
+    lost = budget.scenarios[0]
+    assert phases(lost)["fencing"] == (28, 61)
