@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from hacore.agent.codes import OCF
 
 OUTPUT_CAP = 64 * 1024
+#: after killing a timed-out operation, how long the executor waits for its processes to go
+KILL_WAIT = 5.0
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,9 @@ from hacore.agent.registry import NativeAgent
 from hacore.agent.scripts import ScriptAgent
 from hacore.executor import cgroups
 from hacore.executor.child import enter_isolation, exec_script, run_native
-from hacore.executor.operation import OUTPUT_CAP, OperationRequest, OperationResult
+from hacore.executor.operation import KILL_WAIT, OUTPUT_CAP, OperationRequest, OperationResult
 
 REASON_PREFIX = "ocf-exit-reason:"
-KILL_WAIT = 5.0
 
 
 def _nonblocking_pipe() -> tuple[int, int]:

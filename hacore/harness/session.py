@@ -19,12 +19,11 @@ from hacore.agent.codes import OCF
 from hacore.agent.info import AgentInfo
 from hacore.errors import HacoreError
 from hacore.executor import cgroup_tree, cgroups, run_operation
-from hacore.executor.operation import OperationRequest, OperationResult
+from hacore.executor.operation import KILL_WAIT, OperationRequest, OperationResult
 from hacore.harness.report import CheckResult, HarnessReport
 
 TOKEN_VAR = "HACORE_HARNESS_RUN"
 DEFAULT_TIMEOUT = 20.0
-KILL_WAIT = 5.0
 
 
 @dataclass

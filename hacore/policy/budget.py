@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hacore.config.model import ClusterConfig, FenceMethod, Resource
+from hacore.executor.operation import KILL_WAIT
 from hacore.fencing import rules
 from hacore.fencing.device import build_call
 from hacore.membership.timing import MembershipTiming
@@ -34,7 +35,6 @@ from hacore.policy.index import ServicePlan, index_for
 from hacore.policy.snapshot import ServiceStatus, Snapshot
 
 #: the executor waits this long for a killed operation's processes to die (executor.spawn)
-KILL_WAIT = 5.0
 #: a service whose start may take longer than this gets a warning
 START_BOUND = 300.0
 #: a service whose worst-case failover may take longer than this gets a warning

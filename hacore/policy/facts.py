@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from hacore.config.model import ClusterConfig
+from hacore.executor.operation import KILL_WAIT
 from hacore.policy.index import index_for
 from hacore.policy.quorum import is_quorate
 from hacore.policy.snapshot import ACTIVE_STATES, LostNode, Report, Snapshot
@@ -20,10 +21,12 @@ def self_stop_deadline(config: ClusterConfig, snap: Snapshot, node: str,
     """When a lost node has surely stopped its services by itself (S3).
 
     Counted from the last message the survivors had from it: the node-loss timeout (it
-    notices it is alone), the stop timeouts of every service it runs, and the margin.
+    notices it is alone), the stop timeouts of every service it runs with the executor's
+    kill escalation after each (a timed-out stop is killed, then awaited up to KILL_WAIT),
+    and the margin.
     """
-    budget = sum(plan.service.stop_budget for plan in index_for(config).plans
-                 if snap.status(plan.name).owner == node)
+    budget = sum(plan.service.stop_budget + KILL_WAIT * len(plan.service.walk())
+                 for plan in index_for(config).plans if snap.status(plan.name).owner == node)
     timing = config.timing
     return last_heard + timing.node_loss_timeout + budget + timing.self_stop_margin
 
