@@ -116,6 +116,7 @@ class Coordinator:
         settle time counts from there)."""
         self.active = True
         self.view = view
+        self.snap = None
         self._gathering = True
         self._gathered = {self.node: (own_version, own_state)}
         self._ready_at = not_before
@@ -189,6 +190,7 @@ class Coordinator:
             log.info("%s is no longer the coordinator: %s", self.node, why)
         self.active = False
         self._gathering = False
+        self.snap = None
         self.inflight.clear()
 
     # -- facts ----------------------------------------------------------------------------

@@ -279,8 +279,8 @@ class NodeDaemon:
                 waiter.set_result(body)
 
     def _store_cluster(self, version: int, state: dict[str, Any]) -> None:
-        if version < self.state.cluster_version and self.provider.view().coordinator != self.node:
-            return
+        """Keep the current coordinator's state (it is authoritative: it started from the
+        newest state a quorum held, so its versions only grow past what a quorum saw)."""
         self.state.cluster_version = version
         self.state.cluster = state
         self.store.save(self.state)
@@ -359,7 +359,8 @@ class NodeDaemon:
     def api_status(self) -> dict[str, Any]:
         view = self.provider.view()
         snap = self.cluster_snapshot()
-        version = self.coordinator.version if self.coordinator.active else self.state.cluster_version
+        live = self.coordinator.active and self.coordinator.snap is not None
+        version = self.coordinator.version if live else self.state.cluster_version
         out = build_status(self.config, view, snap, time.time(), version)
         assert self.local is not None
         out["local_services"] = sorted(self.local.active)
