@@ -43,6 +43,9 @@ def daemon(config_path: str, node: str, state_dir: str, socket_path: str | None,
         names = ", ".join(n.name for n in config.nodes)
         raise InputError(f"--node {node!r} is not a node of cluster {config.name!r} "
                          f"(nodes: {names})")
+    from hacore.membership.keyfile import load_key
+
+    load_key(key_file)  # a missing or unreadable key is refused here, before anything runs
     socket_path = default_socket_path(socket_path)
     config_path = os.path.abspath(config_path)
     if no_supervisor:

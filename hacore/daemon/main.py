@@ -62,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(run_daemon(args.config, args.node, args.state_dir, args.socket,
                                       args.key_file))
-    except HacoreError as exc:
-        log.error("%s", exc)
-        return 2 if exc.exit_code == 2 else 3
+    except HacoreError as exc:  # a handled error can only come from start-up (bad config,
+        log.error("%s", exc)     # key, socket): restarting would not help, so the
+        return 2                 # supervisor stops too
 
 
 if __name__ == "__main__":

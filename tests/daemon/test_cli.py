@@ -161,3 +161,18 @@ def test_unreachable_is_operation_failed(tmp_path):
     """A socket path that is not a daemon is an OperationFailed, exit 1."""
     with pytest.raises(OperationFailed):
         ApiClient(str(tmp_path / "missing.sock")).call("status")
+
+
+def test_daemon_refuses_bad_arguments_before_running(tmp_path):
+    """hacore daemon refuses an unknown node (exit 2) and a missing key, in one line each."""
+    config = token_config(tmp_path, services={})
+    del config
+    path = str(tmp_path / "cluster.toml")
+    bad_node = hacore("daemon", "--config", path, "--node", "n9", "--state-dir",
+                      str(tmp_path / "s"), check=False)
+    assert bad_node.returncode == 2 and "not a node of cluster 't'" in bad_node.stderr
+    no_key = hacore("daemon", "--config", path, "--node", "n1", "--state-dir",
+                    str(tmp_path / "s"), "--key-file", str(tmp_path / "nokey"), check=False)
+    assert no_key.returncode != 0 and "nokey" in no_key.stderr
+    assert "Traceback" not in bad_node.stderr + no_key.stderr
+    assert not (tmp_path / "s").exists(), "nothing was started"
