@@ -209,3 +209,29 @@ def test_clean_leave_is_not_waited_for(tmp_path, executor):
             # a crash would wait node loss 1 + stop 5 + margin 0.5 s (the self-stop deadline)
             assert time.monotonic() - left < 5.0
     asyncio.run(go())
+
+
+def test_failed_stop_keeps_the_service_off_every_node(tmp_path, executor):
+    """A stop that fails on a node without fence methods marks web failed, started nowhere (S4)."""
+    async def go():
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"])
+            (c.tokens("n1") / "web-b.fail-stop").write_text("")
+            await c.daemons["n2"].api_service("relocate", "web", "n2")
+            await wait_for(lambda: c.service("web")["state"] == "failed", what="failed")
+            await asyncio.sleep(1.0)
+            assert c.runs("web-a") == ["n1"] and c.runs("web-b") == ["n1"], "started elsewhere"
+            assert "(S4)" in c.service("web", "n3")["reason"]
+    asyncio.run(go())
+
+
+def test_failed_start_is_stopped_there_then_placed_elsewhere(tmp_path, executor):
+    """web fails to start on n1: it is stopped there and started on another node."""
+    async def go():
+        (tmp_path / "n1" / "tokens").mkdir(parents=True)
+        (tmp_path / "n1" / "tokens" / "web-b.fail-start").write_text("")
+        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+            await wait_for(lambda: c.service("web")["state"] == "started"
+                           and c.service("web")["owner"] != "n1", what="started elsewhere")
+            assert c.runs("web-a") == [c.service("web")["owner"]]
+    asyncio.run(go())
