@@ -48,15 +48,15 @@ class ForkServer:
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         theirs.close()
         self._sock = ours
-        self._reader = threading.Thread(target=self._read_replies, name="forkserver-replies", daemon=True)
+        self._reader = threading.Thread(target=self._read_replies, args=(ours,),
+                                        name="forkserver-replies", daemon=True)
         self._reader.start()
         return self
 
-    def _read_replies(self) -> None:
-        assert self._sock is not None
+    def _read_replies(self, sock: socket.socket) -> None:
         while True:
             try:
-                data = self._sock.recv(MAX_MESSAGE)
+                data = sock.recv(MAX_MESSAGE)
             except OSError:
                 data = b""
             if not data:
@@ -99,7 +99,10 @@ class ForkServer:
         future: asyncio.Future[OperationResult] = loop.create_future()
 
         def waiter(result: OperationResult) -> None:
-            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(result))
+            try:
+                loop.call_soon_threadsafe(lambda: future.done() or future.set_result(result))
+            except RuntimeError:
+                pass  # the event loop is gone: nobody is waiting for this result any more
 
         self._submit(request, waiter)
         return await future
@@ -116,6 +119,9 @@ class ForkServer:
                 pass
             self._sock.close()
             self._sock = None
+        if self._reader is not None:
+            self._reader.join(timeout=10)
+            self._reader = None
         if self._process is not None:
             try:
                 self._process.wait(timeout=10)

@@ -6,7 +6,7 @@ import secrets
 import stat
 from pathlib import Path
 
-from hacore.errors import HacoreError, InputError
+from hacore.errors import InputError
 from hacore.files import write_atomically
 
 DEFAULT_KEY_FILE = "/etc/hacore/cluster.key"
@@ -42,14 +42,14 @@ def load_key(path: str | Path) -> bytes:
         info = target.stat()
         data = target.read_bytes()
     except FileNotFoundError:
-        raise HacoreError(f"cluster key {target} does not exist; make one with "
+        raise InputError(f"cluster key {target} does not exist; make one with "
                           "`hacore keygen` and copy it to every node") from None
     except PermissionError:
-        raise HacoreError(f"cluster key {target}: permission denied (run as root)") from None
+        raise InputError(f"cluster key {target}: permission denied (run as root)") from None
     if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise HacoreError(f"cluster key {target} is mode {stat.S_IMODE(info.st_mode):04o}; "
+        raise InputError(f"cluster key {target} is mode {stat.S_IMODE(info.st_mode):04o}; "
                           f"it must be readable by its owner only: chmod 0400 {target}")
     if not MIN_KEY_SIZE <= len(data) <= MAX_KEY_SIZE:
-        raise HacoreError(f"cluster key {target} holds {len(data)} bytes; a key has "
+        raise InputError(f"cluster key {target} holds {len(data)} bytes; a key has "
                           f"{MIN_KEY_SIZE}..{MAX_KEY_SIZE} (make one with `hacore keygen`)")
     return data

@@ -69,8 +69,9 @@ def test_load_key_refuses_readable_or_short_keys(tmp_path) -> None:
     os.chmod(short, 0o400)
     with pytest.raises(HacoreError, match="3 bytes"):
         load_key(short)
-    with pytest.raises(HacoreError, match="hacore keygen"):
+    with pytest.raises(HacoreError, match="hacore keygen") as missing:
         load_key(tmp_path / "missing")
+    assert missing.value.exit_code == 2  # an input problem the admin fixes, not a failed operation
 
 
 def test_new_keys_differ() -> None:
