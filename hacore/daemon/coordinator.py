@@ -25,7 +25,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hacore.config.model import ClusterConfig
+from hacore.daemon.events import EventLog
+from hacore.daemon.fencer import Fencer
 from hacore.errors import OperationFailed
+from hacore.journal import compose
 from hacore.membership.contract import MembershipView
 from hacore.policy import (
     Action,
@@ -47,11 +50,6 @@ from hacore.policy.quorum import is_quorate
 log = logging.getLogger("hacore.daemon")
 
 RETRY_INTERVAL = 0.5
-FENCE_RETRY = 5.0
-#: a fence waits until the membership has not changed for this share of the node-loss
-#: timeout: the sides of a partition notice it a little apart, and a node that briefly
-#: sees a quorate half-view must not fence a node of the real majority
-FENCE_SETTLE = 0.5
 BUSY_STATES = {"start": "starting", "restart": "starting", "start-subtree": "starting",
                "restart-subtree": "starting", "stop": "stopping", "stop-subtree": "stopping"}
 
@@ -62,6 +60,7 @@ class Inflight:
     prior: ServiceStatus
     sent: float
     tries: int = 1
+    incident: str | None = None
 
 
 def cluster_part(snap: Snapshot) -> dict[str, Any]:
@@ -72,7 +71,7 @@ def cluster_part(snap: Snapshot) -> dict[str, Any]:
     return raw
 
 
-class Coordinator:
+class Coordinator(Fencer):
     """Runs the policy cycle while this node is the coordinator (see module docstring)."""
 
     def __init__(self, config: ClusterConfig, node: str, incarnation: int,
@@ -105,6 +104,7 @@ class Coordinator:
         self.clean_leaves: dict[str, int] = {}
         self.wake: Callable[[], None] = lambda: None  # asks for a cycle soon (new facts)
         self.on_publish: Callable[[int, dict[str, Any]], None] | None = None
+        self.events = EventLog(None, node)  # the NodeDaemon gives its journal
 
     # -- taking over and stepping down ----------------------------------------------------
 
@@ -163,6 +163,7 @@ class Coordinator:
             now = self.clock()
             for name in list(snap.members):
                 if name not in members:
+                    self._record_lost(snap, name, _last_heard(view, name, now), now)
                     snap = node_lost(self.config, snap, name,
                                      last_heard=_last_heard(view, name, now))
                     if not self._left_cleanly(name):
@@ -173,6 +174,7 @@ class Coordinator:
             for name in members:
                 if name not in snap.members:
                     snap = node_joined(self.config, snap, name)
+                    self.events.record(compose.node_joined(name))
             services = dict(snap.services)
             for name, st in services.items():  # what a lost coordinator had in flight
                 if st.state in ("starting", "stopping") and st.owner in members:
@@ -210,6 +212,7 @@ class Coordinator:
         for name in list(snap.members):
             restarted = name in current and current[name] != self.incarnations.get(name, current[name])
             if name not in current or restarted:
+                self._record_lost(snap, name, _last_heard(view, name, now), now)
                 snap = node_lost(self.config, snap, name, last_heard=_last_heard(view, name, now))
                 why = "restarted its daemon" if restarted else "left the membership"
                 if not self._left_cleanly(name):
@@ -217,13 +220,19 @@ class Coordinator:
                                 "or its self-stop deadline passes (S3)", name, why)
                 snap = self._clean_leave(snap, name)
                 self._forget_node(name)
-        for name in current:
+        for name, incarnation in current.items():
             if name not in snap.members:
                 snap = node_joined(self.config, snap, name)
                 log.info("%s joined the membership", name)
+                self.events.record(compose.node_joined(name, incarnation=incarnation))
         self.incarnations = current
         self.snap = replace(snap, quorate=view.quorate, coordinator=view.coordinator)
         self._publish()
+
+    def _record_lost(self, snap: Snapshot, name: str, last_heard: float, now: float) -> None:
+        ran = sorted(s for s, st in snap.services.items() if st.owner == name)
+        self.events.record(compose.node_lost(name, silent_for=max(0.0, now - last_heard),
+                                             services=ran))
 
     def _left_cleanly(self, name: str) -> bool:
         inc = self.clean_leaves.get(name)
@@ -256,6 +265,13 @@ class Coordinator:
         old = self.statuses.get(sender)
         if old is None or int(body.get("seq", 0)) >= int(old.get("seq", 0)):
             self.statuses[sender] = body
+            before = (old or {}).get("services", {})
+            for name, info in body.get("services", {}).items():
+                if info.get("status") == "failed" and \
+                        before.get(name, {}).get("status") != "failed":
+                    self.events.record(compose.service_changed(
+                        name, change="failed", owner=sender,
+                        reason=f"{info.get('resource') or 'a resource'} failed there"))
 
     def on_ack(self, sender: str, version: int) -> None:
         self.acks[sender] = max(version, self.acks.get(sender, 0))
@@ -273,6 +289,8 @@ class Coordinator:
         services[action.service] = replace(st, state=inf.prior.state, owner=inf.prior.owner)
         self.snap = apply(self.config, replace(self.snap, services=services), [action], [ok],
                           now=self.clock())
+        self._record_change(action.service, inf.prior, inf.incident,
+                            "" if ok else str(body.get("detail", "")))
         self.wake()
         verb = action.summary()
         if ok:
@@ -338,8 +356,11 @@ class Coordinator:
             if action.service in busy:
                 continue
             if action.kind in ("set-state", "freeze"):
-                log.info("%s", action.reason)
+                incident = self.events.decision(action)
+                prior = self.snap.status(action.service) if action.service else None
                 self.snap = apply(self.config, self.snap, [action], now=now)
+                if prior is not None and action.service is not None:
+                    self._record_change(action.service, prior, incident, "")
                 changed = True
             else:
                 self._dispatch(action, now)
@@ -359,15 +380,28 @@ class Coordinator:
             services[action.service] = replace(prior, state=BUSY_STATES[action.kind],
                                                owner=action.node)
             self.snap = replace(self.snap, services=services)
-        self.inflight[op_id] = Inflight(action, prior, now)
-        log.info("%s", action.reason)
-        self._send_op(op_id, action)
+        incident = self.events.decision(action)
+        self.inflight[op_id] = Inflight(action, prior, now, incident=incident)
+        self._send_op(op_id, self.inflight[op_id])
 
-    def _send_op(self, op_id: str, action: Action) -> None:
+    def _send_op(self, op_id: str, inf: Inflight) -> None:
+        action = inf.action
         assert action.node is not None
         self.send(action.node, "op", {"id": op_id, "kind": action.kind,
                                       "service": action.service,
-                                      "resources": list(action.resources)})
+                                      "resources": list(action.resources),
+                                      "incident": inf.incident})
+
+    def _record_change(self, service: str, prior: ServiceStatus, incident: str | None,
+                       detail: str) -> None:
+        """Journal the service's new state after an outcome, when it changed."""
+        assert self.snap is not None
+        now = self.snap.status(service)
+        if (now.state, now.owner) == (prior.state, prior.owner) and not detail:
+            return
+        self.events.record(compose.service_changed(
+            service, change=now.state, owner=now.owner or (prior.owner if detail else None),
+            previous_owner=prior.owner or prior.last_owner, reason=detail), incident)
 
     def retry(self) -> None:
         """Resend ops whose result has not come (same id: never run twice), and state."""
@@ -379,61 +413,11 @@ class Coordinator:
             if now - inf.sent >= RETRY_INTERVAL * min(inf.tries, 4):
                 inf.tries += 1
                 inf.sent = now
-                self._send_op(op_id, inf.action)
+                self._send_op(op_id, inf)
         if self.view is not None and self.snap is not None:
             behind = [m for m in self.view.member_names() if self.acks.get(m, 0) < self.version]
             if behind:
                 self._broadcast(behind)
-
-    # -- fencing --------------------------------------------------------------------------
-
-    def _fence(self, action: Action, now: float) -> bool:
-        node = action.node
-        assert node is not None
-        last = self.fencing.get(node)
-        if last is not None and (last < 0 or now - last < FENCE_RETRY):
-            return False
-        settle = FENCE_SETTLE * self.config.timing.node_loss_timeout
-        if now - self.view_changed_at < settle:
-            return False  # the membership may still be settling (see FENCE_SETTLE)
-        try:
-            from hacore.fencing.methods import fence_node
-        except ImportError:
-            if node not in self._pending_fence_logged:
-                self._pending_fence_logged.add(node)
-                log.error("%s; PENDING: the fencing library is not installed on %s, so %s "
-                          "stays unfenced and its services wait (S3)", action.reason,
-                          self.node, node)
-            return False
-        log.info("%s", action.reason)
-        self.fencing[node] = -1.0  # running
-        task = asyncio.ensure_future(asyncio.to_thread(fence_node, self.config, node, "reboot"))
-        self.fence_tasks.add(task)
-        task.add_done_callback(lambda t: self._fenced(action, t))
-        return True
-
-    def _fenced(self, action: Action, task: asyncio.Task[Any]) -> None:
-        self.fence_tasks.discard(task)
-        node = action.node
-        assert node is not None
-        self.fencing[node] = self.clock()
-        try:
-            outcome = task.result()
-            ok, detail = bool(outcome.confirmed), outcome.detail
-        except Exception as exc:  # noqa: BLE001 - a fencer bug is a failed fence, not a crash
-            ok, detail = False, f"fencing raised {exc!r}"
-        if not self.active or self.snap is None:
-            log.warning("fence of %s ended after this node stopped coordinating: %s", node, detail)
-            return
-        if ok:
-            log.info("fenced %s: %s", node, detail)
-            self.fencing.pop(node, None)
-            self.snap = apply(self.config, self.snap, [action], [True], now=self.clock())
-            self._publish()
-            self.wake()
-        else:
-            log.error("fence of %s FAILED: %s; its services wait, retried in %g s (S3)", node,
-                      detail, FENCE_RETRY)
 
     # -- admin requests -------------------------------------------------------------------
 
@@ -453,6 +437,9 @@ class Coordinator:
             await asyncio.sleep(0.05)
         if isinstance(request, AdminRequest):
             self.snap = record_request(self.config, self.snap, request)
+            command = f"hacore service {request.op} {request.service}" + (
+                f" --to {request.node}" if request.node else "")
+            self.events.record(compose.admin(command, service=request.service))
             log.info("recorded the request to %s %s%s", request.op, request.service,
                      f" on {request.node}" if request.node else "")
         else:
@@ -460,6 +447,7 @@ class Coordinator:
             standby = (self.snap.standby | {node} if op == "standby"
                        else self.snap.standby - {node})
             self.snap = replace(self.snap, standby=standby)
+            self.events.record(compose.admin(f"hacore node {op} {node}"))
             log.info("recorded: %s %s", op, node)
         version = self._publish()
         while self.clock() < deadline:

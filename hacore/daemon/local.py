@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from hacore.config.model import ClusterConfig
+from hacore.daemon.events import EventLog
 from hacore.daemon.runner import ServiceRunner, StepOutcome
 from hacore.daemon.store import LocalState, LocalStore
 from hacore.executor.operation import OperationResult
@@ -34,7 +35,7 @@ class LocalNode:
     def __init__(self, config: ClusterConfig, node: str, runner: ServiceRunner,
                  store: LocalStore, state: LocalState,
                  send: Callable[[str, str, dict[str, Any]], None],
-                 view: Callable[[], MembershipView]) -> None:
+                 view: Callable[[], MembershipView], events: EventLog | None = None) -> None:
         self.config = config
         self.node = node
         self.runner = runner
@@ -42,6 +43,7 @@ class LocalNode:
         self.state = state
         self.send = send
         self.view = view
+        self.events = events or EventLog(None, node)
         self.active: dict[str, list[str]] = {k: list(v) for k, v in state.local.items()}
         self.failed: dict[str, str] = {}
         self.seq = 0
@@ -154,6 +156,8 @@ class LocalNode:
         except Exception as exc:
             log.exception("op %s (%s %s) failed with an exception", op_id, kind, service)
             out = StepOutcome(False, f"internal error: {exc!r}")
+        incident = msg.get("incident") if isinstance(msg.get("incident"), str) else None
+        self.events.steps(service, out.steps, out.resource, out.detail, incident)
         self.seq += 1
         result = {"id": op_id, "ok": out.ok, "detail": out.detail, "seq": self.seq,
                   "kind": kind, "service": service, "node": self.node,
@@ -240,6 +244,7 @@ class LocalNode:
                 if service not in self.active:
                     return
                 out = await self.execute("stop", service, resources)
+                self.events.steps(service, out.steps, out.resource, out.detail, None)
                 self.seq += 1
                 self._save()
             if out.ok:
@@ -256,5 +261,6 @@ class LocalNode:
         for name in list(self.active):
             async with self._lock(name):
                 out = await self.execute("stop", name, [])
+            self.events.steps(name, out.steps, out.resource, out.detail, None)
             log.info("stopped %s on %s for shutdown: %s", name, self.node, out.detail)
         self._save()

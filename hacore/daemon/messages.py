@@ -4,7 +4,8 @@ Each message is one compact JSON object, zlib-compressed (the built-in provider'
 hold at most 8 KiB), with ``t`` naming its kind:
 
 - ``op`` (coordinator -> node): run an action; ``id`` is unique per coordinator incarnation,
-  so a retried message is recognised and never runs twice;
+  so a retried message is recognised and never runs twice; ``incident`` (or null) is the
+  journal incident the op belongs to, so the node's operation events carry it too;
 - ``result`` (node -> coordinator): the outcome of an op, resent for a retried id;
 - ``status`` (node -> coordinator, every second and on every change): what runs or failed
   on the node, with ``seq`` so a status older than a result is ignored;

@@ -19,17 +19,18 @@ from hacore.api.client import ApiError
 from hacore.api.handlers import Api
 from hacore.api.server import UnixApiServer
 from hacore.config.model import ClusterConfig
+from hacore.daemon.backend import ApiBackend
 from hacore.daemon.coordinator import Coordinator
+from hacore.daemon.events import EventLog
 from hacore.daemon.local import LocalNode
 from hacore.daemon.messages import BadMessage, decode, encode
 from hacore.daemon.runner import ServiceRunner
-from hacore.daemon.status import build_nodes, build_status
 from hacore.daemon.store import LocalStore
 from hacore.errors import HacoreError, InputError, OperationFailed
 from hacore.executor.forkserver import ForkServer
+from hacore.journal import compose
 from hacore.membership.contract import MembershipEvent, MembershipProvider, Message
-from hacore.policy import AdminRequest, Snapshot, check_admin_request, snapshot_from_dict
-from hacore.policy.admin import OPERATIONS
+from hacore.policy import AdminRequest
 
 log = logging.getLogger("hacore.daemon")
 
@@ -39,7 +40,7 @@ PROBE_INTERVAL = 60.0  # probes of services not running here (S1: a copy started
 ADMIN_TIMEOUT = 65.0
 
 
-class NodeDaemon:
+class NodeDaemon(ApiBackend):
     """Runs one node. ``await start()``, then ``await stop()`` (or ``run_forever``)."""
 
     def __init__(self, config: ClusterConfig, node: str, provider: MembershipProvider, *,
@@ -68,6 +69,8 @@ class NodeDaemon:
         self.coordinator = Coordinator(config, node, self._incarnation(), self.send)
         self.coordinator.on_publish = self._store_cluster
         self.coordinator.wake = self._wake
+        self.events = EventLog(os.path.join(state_dir, "journal"), node)
+        self.coordinator.events = self.events
         self.members_changed_at = time.time()
         self._members: frozenset[str] = frozenset()
         self.local: LocalNode | None = None
@@ -93,7 +96,7 @@ class NodeDaemon:
         runner = ServiceRunner(self.config, self.node, self.executor,
                                may_start=self.provider.holds_fresh_lease, env=self.env)
         self.local = LocalNode(self.config, self.node, runner, self.store, self.state,
-                               self.send, self.provider.view)
+                               self.send, self.provider.view, self.events)
         await self.local.probe_all()
         self._unsubscribe.append(self.provider.on_event(self._on_event))
         self._unsubscribe.append(self.provider.on_message(self._on_message))
@@ -135,6 +138,7 @@ class NodeDaemon:
         if self._own_executor and self.executor is not None:
             await asyncio.to_thread(self.executor.stop)
             self.executor = None
+        self.events.close()
 
     async def _say_leaving(self) -> None:
         """Tell every member this incarnation stopped everything (sent thrice: datagrams)."""
@@ -205,6 +209,10 @@ class NodeDaemon:
             if names != self._members:
                 self._members = names
                 self.members_changed_at = time.time()
+            if event.kind in ("quorum-gained", "quorum-lost"):
+                q = event.view.quorum
+                self.events.record(compose.quorum_changed(quorate=q.quorate, votes=q.total,
+                                                          needed=q.quorum))
             if event.kind in ("view", "quorum-gained", "quorum-lost"):
                 if event.left or event.joined:
                     parts = ([f"left {', '.join(event.left)}"] if event.left else []) + \
@@ -345,51 +353,6 @@ class NodeDaemon:
         if not reply.get("ok"):
             raise ApiError(str(reply.get("message")), int(reply.get("exit_code", 1)))
         return reply
-
-    # -- the API backend ------------------------------------------------------------------
-
-    def cluster_snapshot(self) -> Snapshot | None:
-        """The freshest cluster state this node knows (live on the coordinator)."""
-        if self.coordinator.active and self.coordinator.snap is not None:
-            return self.coordinator.snap
-        if not self.state.cluster:
-            return None
-        return snapshot_from_dict({**self.state.cluster, "reports": {}})
-
-    def api_status(self) -> dict[str, Any]:
-        view = self.provider.view()
-        snap = self.cluster_snapshot()
-        live = self.coordinator.active and self.coordinator.snap is not None
-        version = self.coordinator.version if live else self.state.cluster_version
-        out = build_status(self.config, view, snap, time.time(), version)
-        assert self.local is not None
-        out["local_services"] = sorted(self.local.active)
-        return out
-
-    def api_nodes(self) -> dict[str, Any]:
-        return build_nodes(self.config, self.provider.view())
-
-    async def api_service(self, op: str, service: str, node: str | None) -> dict[str, Any]:
-        if op not in OPERATIONS:
-            raise InputError(f"unknown service operation {op!r} (valid: {', '.join(OPERATIONS)})")
-        snap = self.cluster_snapshot()
-        if snap is not None:  # name errors are answered here, refusals by the coordinator
-            try:
-                check_admin_request(self.config, snap, AdminRequest(op, service, node))
-            except InputError:
-                raise
-            except HacoreError:
-                pass
-        reply = await self._forward({"what": "service", "op": op, "service": service,
-                                     "node": node})
-        return {"ok": True, "version": reply.get("version")}
-
-    async def api_node(self, op: str, node: str) -> dict[str, Any]:
-        if self.config.node(node) is None:
-            names = ", ".join(n.name for n in self.config.nodes)
-            raise InputError(f"no node named {node!r} (nodes: {names})")
-        reply = await self._forward({"what": "node", "op": op, "node": node})
-        return {"ok": True, "version": reply.get("version")}
 
 
 def default_state_dir() -> str:
