@@ -54,7 +54,7 @@ done
 if command -v systemctl >/dev/null 2>&1 && [ -d /etc/systemd/system ]; then
   install -m 644 packaging/hacore.service /etc/systemd/system/hacore.service
   [ -e /etc/default/hacore ] || install -m 644 packaging/default-hacore /etc/default/hacore
-  if [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
+  if [ -d /run/systemd/system ]; then systemctl daemon-reload || echo "install.sh: systemctl daemon-reload failed; run it yourself" >&2; fi
   echo "hacore.service installed; once /etc/hacore/cluster.toml is ready: systemctl enable --now hacore"
 fi
 if [ ! -e /etc/hacore ]; then
