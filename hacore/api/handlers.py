@@ -35,6 +35,13 @@ class Backend(Protocol):
     async def api_node(self, op: str, node: str) -> dict[str, Any]:
         """standby / unstandby a node."""
 
+    async def api_events(self, since: float | None = None, incident: str | None = None,
+                         service: str | None = None, after: int = 0) -> dict[str, Any]:
+        """This node's journal: ``{"node", "events": [event dicts], "truncated"}``."""
+
+    def api_why(self, service: str) -> dict[str, Any]:
+        """Where a service runs and why, or why not (``hacore why --json``)."""
+
 
 def _string(params: dict[str, Any], key: str, required: bool = True) -> str | None:
     value = params.get(key)
@@ -52,7 +59,7 @@ class Api:
         self.backend = backend
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "status": self._status, "nodes": self._nodes, "service": self._service,
-            "node": self._node, "ping": self._ping,
+            "node": self._node, "ping": self._ping, "events": self._events, "why": self._why,
         }
 
     def methods(self) -> list[str]:
@@ -98,6 +105,24 @@ class Api:
         if op not in ("standby", "unstandby"):
             raise InputError(f"unknown node operation {op!r} (valid: standby, unstandby)")
         return await self.backend.api_node(op, node)
+
+
+    async def _events(self, params: dict[str, Any]) -> dict[str, Any]:
+        since = params.get("since")
+        if since is not None and (isinstance(since, bool) or not isinstance(since, (int, float))):
+            raise InputError(f"request parameter 'since' must be epoch seconds, got {since!r}")
+        after = params.get("after", 0)
+        if isinstance(after, bool) or not isinstance(after, int) or after < 0:
+            raise InputError(f"request parameter 'after' must be a seq >= 0, got {after!r}")
+        return await self.backend.api_events(
+            since=float(since) if since is not None else None,
+            incident=_string(params, "incident", required=False),
+            service=_string(params, "service", required=False), after=after)
+
+    async def _why(self, params: dict[str, Any]) -> dict[str, Any]:
+        service = _string(params, "service")
+        assert service is not None
+        return self.backend.api_why(service)
 
 
 def error_reply(exc: HacoreError) -> dict[str, Any]:

@@ -9,21 +9,62 @@ from pathlib import Path
 
 import click
 
+from hacore.api.client import ApiClient, default_socket_path
 from hacore.cli.render import handled
-from hacore.errors import InputError
-from hacore.journal import DEFAULT_DIR, Event, JournalFollower, merge, read_journal
+from hacore.errors import HacoreError, InputError
+from hacore.journal import DEFAULT_DIR, Event, JournalFollower, event_from_dict, merge, read_journal
 from hacore.journal.reader import event_filter
 
 FOLLOW_POLL = 0.5
 
 
-def _dirs(journals: tuple[str, ...]) -> list[Path]:
+def _dirs(journals: tuple[str, ...], tried: str = "") -> list[Path]:
     dirs = [Path(j) for j in journals] or [Path(DEFAULT_DIR)]
     for d in dirs:
         if not d.is_dir():
-            raise InputError(f"{d}: no journal directory there; give the journal of a node "
-                             f"with --journal DIR (a node keeps it in {DEFAULT_DIR})")
+            raise InputError(f"{tried}{d}: no journal directory there; give the journal of a "
+                             f"node with --journal DIR (a node keeps it in {DEFAULT_DIR}) or a "
+                             "running daemon's socket with --socket PATH")
     return dirs
+
+
+def _clients(sockets: tuple[str, ...]) -> list[ApiClient]:
+    """The daemons to ask: every --socket (each must answer), else the default socket if a
+    daemon answers there; an empty list means: read journal directories."""
+    paths = list(sockets) or [default_socket_path(None)]
+    clients = []
+    for path in paths:
+        client = ApiClient(path, timeout=30.0)
+        try:
+            client.call("ping")
+        except HacoreError:
+            if sockets:
+                raise
+            return []
+        clients.append(client)
+    return clients
+
+
+def _api_batch(clients: list[ApiClient], after: dict[str, int],
+               params: dict[str, object]) -> list[Event]:
+    """The events of every daemon after the seq last seen from it, as one timeline."""
+    streams = []
+    for client in clients:
+        reply = client.call("events", after=after.get(client.path, 0), **params)
+        got = [event_from_dict(raw) for raw in reply.get("events", [])]
+        if got:
+            after[client.path] = max(e.seq for e in got)
+        streams.append(got)
+    return list(merge(streams))
+
+
+def follow_api_events(clients: list[ApiClient], params: dict[str, object],
+                      poll: float = FOLLOW_POLL) -> Iterator[list[Event]]:
+    """Like ``follow_events``, through the daemons' API (each node's own journal)."""
+    after: dict[str, int] = {}
+    while True:
+        yield _api_batch(clients, after, params)
+        time.sleep(poll)
 
 
 # The reading lives behind these two functions so that the daemon's API can serve them later.
@@ -54,6 +95,10 @@ def _emit(event: Event, as_json: bool, width: int) -> None:
 @click.option("--journal", "journals", multiple=True, type=click.Path(file_okay=False),
               help=f"A node's journal directory (repeat for several nodes; default "
                    f"{DEFAULT_DIR}).")
+@click.option("--socket", "sockets", multiple=True, type=click.Path(dir_okay=False),
+              help="A daemon's control socket (repeat for several nodes; default "
+                   "$HACORE_SOCKET or /run/hacore/hacore.sock). Used when a daemon answers "
+                   "there; otherwise the journal directories are read.")
 @click.option("--follow", "-f", is_flag=True, help="Keep printing events as they happen.")
 @click.option("--since", help="Only events from then on: 10m, 2h, 1d, an ISO time, epoch s.")
 @click.option("--incident", help="Only the events of this incident, as a timeline.")
@@ -62,8 +107,9 @@ def _emit(event: Event, as_json: bool, width: int) -> None:
               help="One JSON object per line: seq, time, node, kind, service, incident, "
                    "message, fields.")
 @handled
-def events(journals: tuple[str, ...], follow: bool, since: str | None, incident: str | None,
-           service: str | None, as_json: bool) -> None:
+def events(journals: tuple[str, ...], sockets: tuple[str, ...], follow: bool,
+           since: str | None, incident: str | None, service: str | None,
+           as_json: bool) -> None:
     """Show what happened: membership changes, decisions with their reasons, operations,
     fencing, quorum and administrator commands, one line per event, oldest first.
 
@@ -72,18 +118,27 @@ def events(journals: tuple[str, ...], follow: bool, since: str | None, incident:
 
     \b
     Example: hacore events --since 1h
+    Example: hacore events --socket /run/hacore/hacore.sock --follow
     Example: hacore events --journal /srv/n1/journal --journal /srv/n2/journal \\
                  --incident 20261127-081512-n1-1
     """
     from hacore.journal.render import format_events, incident_timeline, parse_since
 
-    dirs = _dirs(journals)
     since_t = parse_since(since, time.time()) if since else None
     keep = event_filter(since=since_t, incident=incident, service=service)
+    clients = [] if journals else _clients(sockets)
+    params = {k: v for k, v in (("since", since_t), ("incident", incident),
+                                ("service", service)) if v is not None}
+    if clients:
+        batches = follow_api_events(clients, params)
+    else:
+        tried = "" if journals else f"no daemon answers at {default_socket_path(None)}; "
+        dirs = _dirs(journals, tried)
+        batches = follow_events(dirs)
     if follow:
-        _follow(dirs, keep, as_json)
+        _follow(batches, keep, as_json)
         return
-    history = [e for e in load_events(dirs) if keep(e)]
+    history = [e for e in (next(batches) if clients else load_events(dirs)) if keep(e)]
     if as_json:
         for e in history:
             _emit(e, True, 0)
@@ -97,10 +152,11 @@ def events(journals: tuple[str, ...], follow: bool, since: str | None, incident:
             click.echo(line)
 
 
-def _follow(dirs: list[Path], keep: Callable[[Event], bool], as_json: bool) -> None:
+def _follow(batches: Iterator[list[Event]], keep: Callable[[Event], bool],
+            as_json: bool) -> None:
     width = 0
     try:
-        for batch in follow_events(dirs):
+        for batch in batches:
             chosen = [e for e in batch if keep(e)]
             width = max([width, *(len(e.node) for e in chosen)])
             for event in chosen:

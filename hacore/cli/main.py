@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "node": ("hacore.cli.node:node", "Put a node in standby or bring it back."),
     "events": ("hacore.cli.events:events", "Show the journal as a timeline, by incident."),
     "timing": ("hacore.cli.timing:timing", "Show each service's failover budget; check timeouts."),
+    "why": ("hacore.cli.why:why", "Say where a service runs and why, or why it does not."),
 }
 
 

@@ -110,8 +110,7 @@ class ApiBackend:
                 raise InputError(f"no service named {service!r} (services: {names})")
             raise OperationFailed(f"{self.node} knows no cluster state yet: the cluster has "
                                   "not formed (is a quorum of nodes up?)")
-        if not self.coordinator.active:  # the stored state says what the coordinator saw
-            snap = replace(snap, quorate=view.quorate)
+        snap = replace(snap, quorate=view.quorate)  # this node's own view is the freshest
         out = explain_service(self.config, snap, service, time.time())
         out["answered_by"] = self.node
         out["coordinator"] = view.coordinator

@@ -13,7 +13,7 @@ from typing import Any
 from hacore.config.model import ClusterConfig
 from hacore.errors import InputError
 from hacore.policy.index import ServicePlan, index_for
-from hacore.policy.placement import Round, explain_choice
+from hacore.policy.placement import Round, explain_choice, explain_no_node
 from hacore.policy.snapshot import Snapshot
 from hacore.policy.why import waiting_reasons
 
@@ -53,7 +53,14 @@ def _blocking(config: ClusterConfig, snap: Snapshot, service: str, now: float) -
     st = snap.status(service)
     if st.state == "disabled" and not st.frozen:
         return "disabled by an administrator: it stays stopped until `hacore service enable`"
-    return waiting_reasons(config, snap, now).get(service)
+    reason = waiting_reasons(config, snap, now).get(service)
+    if reason is None and st.state == "stopped" and snap.quorate:
+        ix = index_for(config)
+        plan = next(p for p in ix.plans if p.name == service)
+        rnd = Round(ix, snap, now)
+        if rnd.choose(plan, exclude=st.avoid) is None:  # never placed: decide says nothing
+            reason = explain_no_node(rnd, plan, st.avoid)
+    return reason
 
 
 def _candidate(rnd: Round, plan: ServicePlan, snap: Snapshot, node: str,

@@ -111,3 +111,14 @@ def test_follow_prints_new_events_as_they_are_written(tmp_path):
         proc.stdout.close()
         journal.close()
     assert proc.returncode in (0, -signal.SIGINT)
+
+
+def test_journals_are_read_when_no_daemon_answers(two_nodes, tmp_path, monkeypatch):
+    """With $HACORE_SOCKET naming no daemon, --journal directories are read; a --socket
+    given explicitly that no daemon answers is an error (exit 1) naming it."""
+    a, b, _ = two_nodes
+    monkeypatch.setenv("HACORE_SOCKET", str(tmp_path / "none.sock"))
+    result = run("--journal", str(a), "--journal", str(b))
+    assert result.exit_code == 0 and "n3 left the membership" in result.output
+    result = run("--socket", str(tmp_path / "none.sock"))
+    assert result.exit_code == 1 and "none.sock" in result.output

@@ -176,3 +176,38 @@ def test_daemon_refuses_bad_arguments_before_running(tmp_path):
     assert no_key.returncode != 0 and "nokey" in no_key.stderr
     assert "Traceback" not in bad_node.stderr + no_key.stderr
     assert not (tmp_path / "s").exists(), "nothing was started"
+
+
+def test_why_says_where_it_runs_and_why_not(cluster):
+    """`hacore why web` names the owner (exit 0); disabled, it says so and exits 1; --json."""
+    sock = cluster.socket("n2")
+    out = hacore("why", "web", "--socket", sock).stdout
+    assert out.startswith("web runs on n") and "Candidates:" in out and "eligible" in out
+    hacore("service", "disable", "web", "--socket", sock)
+    try:
+        proc = hacore("why", "web", "--socket", sock, check=False)
+        assert proc.returncode == 1 and "disabled by an administrator" in proc.stdout
+        answer = json.loads(hacore("why", "web", "--json", "--socket", sock, check=False).stdout)
+        assert answer["state"] == "disabled" and not answer["running"]
+        assert {c["node"] for c in answer["candidates"]} == {"n1", "n2", "n3"}
+        bad = hacore("why", "nope", "--socket", sock, check=False)
+        assert bad.returncode == 2 and "no service named 'nope'" in bad.stderr
+    finally:
+        hacore("service", "enable", "web", "--socket", sock)
+
+
+def test_events_through_the_api(cluster):
+    """`hacore events --socket ...` merges the daemons' journals: the starts were decided
+    (on the coordinator) and carried out (where they run), with the admin command."""
+    hacore("service", "relocate", "web", "--to", "n3", "--socket", cluster.socket("n1"))
+    args = [a for n in ("n1", "n2", "n3") for a in ("--socket", cluster.socket(n))]
+    lines = hacore("events", "--json", *args).stdout.splitlines()
+    events = [json.loads(line) for line in lines]
+    assert [e["time"] for e in events] == sorted(e["time"] for e in events)
+    assert any(e["kind"] == "admin" and "relocate web --to n3" in e["message"] for e in events)
+    assert any(e["kind"] == "decision" and e["fields"]["action"] == "start"
+               and e["fields"]["target"] == "n3" for e in events)
+    assert any(e["kind"] == "operation" and e["node"] == "n3" and e["service"] == "web"
+               and e["fields"]["result"] == "succeeded" for e in events)
+    text = hacore("events", "--service", "web", "--socket", cluster.socket("n3")).stdout
+    assert "start of web/web-a succeeded" in text

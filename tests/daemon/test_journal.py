@@ -26,7 +26,8 @@ def fenced_config(tmp_path: Path, **kw):
                   r'\1\nfence = [{ method = "power", devices = [{ device = "ok", plug = "n\2" }] }]',
                   path.read_text())
     text += (f'\n[fence_devices.ok]\nagent = "{FENCE_OK}"\n'
-             f'params = {{ log = "{tmp_path / "fence.log"}" }}\n')
+             f'params = {{ log = "{tmp_path / "fence.log"}", '
+             f'fail_if = "{tmp_path / "fence.fail"}" }}\n')
     path.write_text(text)
     return load_config(str(path))
 
