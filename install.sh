@@ -1,6 +1,7 @@
 #!/bin/bash
 # Install hacore on Debian 12 (run as root from a checkout).
 #   ./install.sh          hacore, its built-in agents, OCF resource-agents and fence-agents
+#   ./install.sh --demo   also what `hacore demo` runs (apache2)
 #   ./install.sh --test   also what the test suite needs (apache2, mariadb-server, pytest, ...)
 # Everything Python goes into a virtual environment (default /opt/hacore, HACORE_PREFIX to
 # change); the commands are linked into /usr/local/bin.
@@ -8,10 +9,12 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 
 with_tests=0
+with_demo=0
 case "${1:-}" in
   --test) with_tests=1 ;;
+  --demo) with_demo=1 ;;
   "") ;;
-  *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--demo | --test]" >&2; exit 2 ;;
 esac
 if [ "$(id -u)" != 0 ]; then
   echo "install.sh: run as root (it installs Debian packages)" >&2; exit 2
@@ -21,10 +24,12 @@ prefix="${HACORE_PREFIX:-/opt/hacore}"
 packages="python3 python3-venv iproute2 nftables kmod e2fsprogs util-linux procps resource-agents fence-agents"
 if [ "$with_tests" = 1 ]; then
   packages="$packages apache2 mariadb-server mariadb-client libxml2-utils curl git"
+elif [ "$with_demo" = 1 ]; then
+  packages="$packages apache2 curl"
 fi
 
-# Package scripts would start apache2 and mariadb on install; the tests start their own
-# instances, per node. Block service starts during the install only.
+# Package scripts would start apache2 and mariadb on install; hacore (the demo, the tests)
+# starts its own instances, per node. Block service starts during the install only.
 created_policy=0
 if [ ! -e /usr/sbin/policy-rc.d ]; then
   printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
