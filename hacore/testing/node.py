@@ -215,7 +215,7 @@ class Node:
             raise OperationFailed(f"node {self.name} is down; boot it first (cluster.boot)")
         procs = f"/sys/fs/cgroup/{self.cgroup.relative}/cgroup.procs"
         return [
-            "nsenter", "-t", str(self.pid1), "-m", "-u", "-n", "-p", "--",
+            "nsenter", "-t", str(self.pid1), "-m", "-u", "-n", "-p", "-r", "-w", "--",
             "/bin/sh", "-c", 'echo 0 > "$0" && exec "$@"', procs, *argv,
         ]
 
