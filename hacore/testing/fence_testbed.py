@@ -20,6 +20,8 @@ import os
 import socket
 import sys
 
+from hacore.fencing.protocol import parse_stdin
+
 EC_OK, EC_ERROR, EC_OFF = 0, 1, 2
 ACTIONS = ("on", "off", "reboot", "status", "list", "list-status", "monitor", "metadata", "validate-all")
 
@@ -62,18 +64,6 @@ METADATA = """<?xml version="1.0" ?>
 </actions>
 </resource-agent>
 """
-
-
-def parse_stdin(text: str) -> dict[str, str]:
-    """``name=value`` lines to a dict: comments and lines without ``=`` skipped, last wins."""
-    options: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, value = line.split("=", 1)
-        options[name.strip()] = value.strip()
-    return options
 
 
 def parse_argv(argv: list[str]) -> dict[str, str]:
