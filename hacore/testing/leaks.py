@@ -49,11 +49,16 @@ def _netns_names() -> frozenset[str]:
         return frozenset()
 
 
+#: mounts that iproute2 makes once, on the first `ip netns add` of the machine, and keeps
+SYSTEM_MOUNTS = frozenset({"/run/netns", "/var/run/netns"})
+
+
 def _mounts() -> frozenset[str]:
     with open("/proc/self/mountinfo") as f:
         return frozenset(
             f"{left.split(' ')[4]} ({right.split(' ')[0]} {right.split(' ')[1]})"
             for left, _, right in (line.rstrip("\n").partition(" - ") for line in f)
+            if left.split(" ")[4] not in SYSTEM_MOUNTS
         )
 
 
