@@ -80,7 +80,29 @@ class CgroupTree:
             probe.rmdir()
         except OSError:
             return cls(None)
-        return cls(base)
+        tree = cls(base)
+        tree.remove_stale_groups()
+        return tree
+
+    def remove_stale_groups(self) -> None:
+        """Remove the empty operation groups of executors that died (op-<pid>-N, pid gone),
+        then resource groups left empty. Live groups are never touched: their executor's pid
+        is alive, and a populated group cannot be removed anyway."""
+        if self.base is None:
+            return
+        for resource in [p for p in self.base.iterdir() if p.is_dir()]:
+            for group in [p for p in resource.iterdir() if p.is_dir() and p.name.startswith("op-")]:
+                owner = group.name.split("-")[1]
+                if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+                    try:
+                        group.rmdir()
+                    except OSError:
+                        pass
+            if not any(p.is_dir() for p in resource.iterdir()):
+                try:
+                    resource.rmdir()
+                except OSError:
+                    pass  # a service still runs in it
 
     @property
     def available(self) -> bool:

@@ -9,7 +9,7 @@ import sys
 import threading
 
 import pytest
-from conftest import token_config
+from daemon_support import token_config
 from inproc import inproc_cluster, wait_for
 
 from hacore.api.client import ApiClient, ApiError

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from conftest import token_config
+from daemon_support import token_config
 from inproc import inproc_cluster, wait_for
 
 from hacore.api.client import ApiError

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import token_config
+from daemon_support import token_config
 from inproc import inproc_cluster, wait_for
 
 from hacore.config import load_config

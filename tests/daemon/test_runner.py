@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import token_config, token_env
+from daemon_support import token_config, token_env
 
 from hacore.daemon.runner import ServiceRunner
 

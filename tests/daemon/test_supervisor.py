@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from conftest import token_config
+from daemon_support import token_config
 
 from hacore.config import load_config
 from hacore.daemon.store import LocalState, LocalStore

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import token_config
+from daemon_support import token_config
 from inproc import inproc_cluster, wait_for
 from test_journal import fenced_config
 

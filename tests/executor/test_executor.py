@@ -198,3 +198,24 @@ def test_cgroups_can_be_switched_off(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                          env=dict(os.environ, HACORE_EXECUTOR_CGROUPS="0"), check=False)
     assert out.stdout.split() == ["pgid", "7"], out.stderr
+
+
+def test_groups_of_dead_executors_are_removed(tmp_path):
+    """Discovery removes empty op groups whose executor died, and only those."""
+    from hacore.executor.cgroups import CgroupTree
+
+    tree = cgroup_tree()
+    if not tree.available:
+        pytest.skip("cgroup v2 is not writable here")
+    stale = tree.base / "stale-test" / "op-999999999-1"
+    live = tree.base / "live-test" / f"op-{os.getpid()}-1"
+    stale.mkdir(parents=True)
+    live.mkdir(parents=True)
+    try:
+        CgroupTree(tree.base).remove_stale_groups()
+        assert not (tree.base / "stale-test").exists()
+        assert live.exists()
+    finally:
+        for path in (stale, stale.parent, live, live.parent):
+            if path.exists():
+                path.rmdir()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
 import site
+import subprocess
 import sys
 from pathlib import Path
 
