@@ -29,7 +29,7 @@ from hacore.config.build_services import read_services
 from hacore.config.checks import run_checks
 from hacore.config.model import ClusterConfig, Resource
 from hacore.config.positions import Path, scan_positions
-from hacore.config.problems import ConfigError, Findings, Problem
+from hacore.config.problems import ConfigError, Findings, Problem, ProblemList
 from hacore.errors import InputError
 
 log = logging.getLogger("hacore.config")
@@ -49,19 +49,11 @@ FenceAgents = FenceParameterSource | Literal["installed"] | None
 
 
 @dataclass
-class CheckResult:
+class CheckResult(ProblemList):
     """The outcome of checking a file: the config (None when invalid) and every finding."""
 
     config: ClusterConfig | None
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
 
 
 def installed_agents() -> AgentCatalogue | None:

@@ -44,14 +44,10 @@ class Problem:
                 "message": self.message, "severity": self.severity}
 
 
-class ConfigError(InputError):
-    """The configuration is invalid. ``problems`` holds every error (and the warnings)."""
+class ProblemList:
+    """The errors and the warnings of anything that holds ``problems``."""
 
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        errors = [p for p in problems if p.severity == "error"]
-        head = f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in configuration"
-        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in errors))
+    problems: list[Problem]
 
     @property
     def errors(self) -> list[Problem]:
@@ -62,8 +58,18 @@ class ConfigError(InputError):
         return [p for p in self.problems if p.severity == "warning"]
 
 
+class ConfigError(ProblemList, InputError):
+    """The configuration is invalid. ``problems`` holds every error (and the warnings)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        head = f"{len(errors)} problem{'s' if len(errors) != 1 else ''} in configuration"
+        super().__init__(head + ":\n" + "\n".join(f"  {p}" for p in errors))
+
+
 @dataclass
-class Findings:
+class Findings(ProblemList):
     """Collects problems for one file, resolving key paths to line numbers."""
 
     file: str
@@ -83,7 +89,3 @@ class Findings:
     @property
     def has_errors(self) -> bool:
         return any(p.severity == "error" for p in self.problems)
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity == "warning"]
