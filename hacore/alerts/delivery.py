@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import time as clock
 import urllib.error
 import urllib.request
@@ -19,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hacore.config.model import AlertHook
+from hacore.program import run_agent_process
 
 #: the environment a script gets besides the HACORE_ALERT_* variables
 BASE_ENV = ("PATH", "LANG", "LC_ALL", "TZ")
@@ -84,37 +83,16 @@ def _run_script(hook: AlertHook, alert: Alert) -> tuple[bool, str]:
     assert hook.script is not None
     env = {k: os.environ[k] for k in BASE_ENV if k in os.environ}
     env.update(alert.environment(hook.name))
-    body = json.dumps(alert.to_dict(), default=str).encode()
-    try:
-        proc = subprocess.Popen([hook.script], stdin=subprocess.PIPE,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
-                                start_new_session=True, close_fds=True, cwd="/")
-    except OSError as exc:
-        return False, f"cannot run {hook.script}: {exc.strerror or exc}"
-    try:
-        _, err = proc.communicate(body, timeout=hook.timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        try:
-            proc.communicate(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            pass
+    body = json.dumps(alert.to_dict(), default=str)
+    result = run_agent_process([hook.script], body, hook.timeout, env=env)
+    if result.exit_status is None and not result.timed_out:
+        return False, result.error
+    if result.timed_out:
         return False, f"{hook.script} timed out after {hook.timeout:g} s and was killed"
-    tail = err.decode("utf-8", "replace").strip()[-STDERR_KEPT:]
-    if proc.returncode != 0:
-        return False, f"{hook.script} exited with {proc.returncode}" + (f": {tail}" if tail else "")
+    tail = result.stderr.strip()[-STDERR_KEPT:]
+    if result.exit_status != 0:
+        return False, f"{hook.script} exited with {result.exit_status}" + (f": {tail}" if tail else "")
     return True, f"{hook.script} exited 0"
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
-        proc.wait(timeout=2.0)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _post(hook: AlertHook, alert: Alert) -> tuple[bool, str]:

@@ -100,7 +100,7 @@ def describe_fence_agent(name: str) -> FenceAgentInfo:
 
         info = native_fence_info(installed_fencers().fencers[name].cls, handle.origin)
     else:
-        from hacore.fencing.process import run_agent_process
+        from hacore.program import run_agent_process
 
         result = run_agent_process(list(handle.argv), "action=metadata\n", METADATA_TIMEOUT)
         if result.timed_out or result.exit_status != 0:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, replace
 from hacore.config.model import FenceDevice, FenceDeviceRef
 from hacore.errors import HacoreError, InputError
 from hacore.fencing.catalog import FenceAgentHandle, resolve_fence_agent
-from hacore.fencing.process import ProcessResult, run_agent_process
 from hacore.fencing.protocol import DeviceReply, last_line, read_exit, stdin_text
+from hacore.program import ProcessResult, run_agent_process
 
 DEFAULT_RETRIES = 1
 #: (argv, stdin, timeout) -> ProcessResult; tests and the daemon may pass their own

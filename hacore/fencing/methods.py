@@ -16,8 +16,8 @@ from dataclasses import dataclass, replace
 from hacore.config.model import ClusterConfig, FenceMethod
 from hacore.errors import HacoreError, InputError
 from hacore.fencing.device import DeviceCall, ProcessRunner, build_call, call_device
-from hacore.fencing.process import run_agent_process
 from hacore.fencing.protocol import FENCING_ACTIONS, DeviceReply, PowerState
+from hacore.program import run_agent_process
 
 NODE_ACTIONS = ("off", "reboot", "on", "status")
 

@@ -1,4 +1,5 @@
-"""Run one fence agent process: stdin in, output out, its own process group, a hard timeout.
+"""Run a helper program (a fence agent, an alert script): stdin in, output out, its own
+process group, a hard timeout.
 
 At the timeout the whole process group is killed with SIGKILL (a fence agent that hangs on
 an unreachable device must not outlive its budget, nor leave children behind). After a
@@ -24,7 +25,7 @@ KILL_WAIT = 10.0
 
 @dataclass(frozen=True)
 class ProcessResult:
-    """How a fence agent process ended. ``exit_status`` is negative for a signal, None when
+    """How the program ended. ``exit_status`` is negative for a signal, None when
     it could not be started; ``killed`` says the group was killed (timeout or leftovers)."""
 
     exit_status: int | None

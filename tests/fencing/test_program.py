@@ -1,4 +1,4 @@
-"""A fence agent runs in its own process group and is killed, group and all, at its timeout."""
+"""Running a helper program under a hard timeout (fence agents, alert scripts)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from hacore.fencing import fence_node
-from hacore.fencing.process import run_agent_process
+from hacore.program import run_agent_process
 
 from .helpers import one_node, pid_alive, read_log
 
