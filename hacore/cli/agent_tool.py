@@ -6,9 +6,8 @@ import sys
 
 import click
 
-from hacore.cli.params import param_option
+from hacore.cli.params import param_option, parse_params
 from hacore.cli.render import handled, print_json
-from hacore.errors import InputError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,16 +17,6 @@ def cli() -> None:
     \b
     Example: hacore-agent test ocf:heartbeat:Dummy --param state=/tmp/dummy.state
     """
-
-
-def _params(pairs: tuple[str, ...]) -> dict[str, str]:
-    params: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"--param {pair!r} is not KEY=VALUE (e.g. --param state=/tmp/x.state)")
-        params[key] = value
-    return params
 
 
 @cli.command()
@@ -55,7 +44,7 @@ def test(agent: str, params: tuple[str, ...], agent_class: str | None, timeout: 
     from hacore.harness import run_harness
     from hacore.harness.report import write_atomically
 
-    report = run_harness(agent, _params(params), agent_class=agent_class, timeout=timeout,
+    report = run_harness(agent, parse_params(params), agent_class=agent_class, timeout=timeout,
                          instance=instance)
     if junit:
         write_atomically(junit, report.to_junit())

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import click
 
+from hacore.errors import InputError
+
 
 def parse_params(pairs: tuple[str, ...]) -> dict[str, str]:
-    """``("a=1", "b=x=y")`` -> ``{"a": "1", "b": "x=y"}``; a pair without '=' is a usage error."""
+    """``("a=1", "b=x=y")`` -> ``{"a": "1", "b": "x=y"}``; a pair without '=' is an InputError."""
     params: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--param")
+            raise InputError(f"--param {pair!r} is not KEY=VALUE (e.g. --param state=/tmp/x.state)")
         params[key] = value
     return params
 
