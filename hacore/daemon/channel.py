@@ -1,0 +1,265 @@
+"""The message channel between nodes: mutually authenticated TLS 1.3 streams (hacore.tls).
+
+Each node listens on its addresses at ``[cluster] message_port`` and keeps one outgoing
+connection per peer, opened on the first message, with a connect timeout and reconnects
+with backoff. A peer's certificate must come from the cluster CA and name the node dialled
+(a server) or is taken as the sender's name (a client). On a connection, every frame is
+
+    length (u32) | sender incarnation (u64) | recipient incarnation (u64) | payload
+
+with the length capped (``max_frame``; a bigger frame closes the connection). The receiver
+drops a frame addressed to another incarnation of itself (a message queued for a node that
+has restarted meanwhile never reaches the new one) and hands the rest on as
+``Message(sender, sender_incarnation, payload)``; the daemon checks the sender against its
+membership view. Messages wait in a bounded queue per peer (the oldest is dropped when it
+is full) and are dropped after ``max_age`` seconds: the daemon's messages are idempotent and
+resent until answered, so a late copy is useless and a lost one is resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from hacore.errors import OperationFailed
+from hacore.membership.contract import Message
+from hacore.tls import CertificateAuthority, PeerRefused, check_peer, client_context, peer_node
+from hacore.tls import server_context
+
+log = logging.getLogger("hacore.channel")
+
+HEADER = struct.Struct(">IQQ")
+MAX_FRAME = 16 * 1024 * 1024  # a pushed configuration may be up to 4 MiB of text
+CONNECT_TIMEOUT = 2.0
+WRITE_TIMEOUT = 5.0
+QUEUE_SIZE = 1024
+MAX_AGE = 10.0
+BACKOFF_FIRST, BACKOFF_MAX = 0.05, 2.0
+
+Address = tuple[str, int]
+
+
+@dataclass
+class _Queued:
+    payload: bytes
+    to_incarnation: int
+    queued_at: float
+
+
+class _PeerLink:
+    """The outgoing connection to one peer, fed by a bounded queue."""
+
+    def __init__(self, channel: MessageChannel, peer: str, addresses: list[Address]) -> None:
+        self.channel = channel
+        self.peer = peer
+        self.addresses = addresses
+        self.queue: asyncio.Queue[_Queued] = asyncio.Queue(channel.queue_size)
+        self.writer: asyncio.StreamWriter | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.backoff = BACKOFF_FIRST
+        self.connects = 0
+        self.sending = False
+
+    def put(self, item: _Queued) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            log.warning("queue to %s is full: dropped its oldest message", self.peer)
+        self.queue.put_nowait(item)
+        if self.task is None or self.task.done():
+            self.task = asyncio.ensure_future(self._run())
+
+    async def _connect(self) -> asyncio.StreamWriter:
+        errors = []
+        for host, port in self.addresses:
+            try:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                    host, port, ssl=self.channel.client_ssl, server_hostname="",
+                    ssl_handshake_timeout=self.channel.connect_timeout),
+                    self.channel.connect_timeout)
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                errors.append(f"{host}:{port}: {exc or type(exc).__name__}")
+                continue
+            try:
+                check_peer(writer.get_extra_info("ssl_object"), self.peer)
+            except PeerRefused as exc:
+                writer.close()
+                errors.append(f"{host}:{port}: {exc}")
+                continue
+            self.connects += 1
+            return writer
+        raise ConnectionError("; ".join(errors) or "no address")
+
+    async def _run(self) -> None:
+        item: _Queued | None = None
+        while True:
+            if item is None:
+                item = await self.queue.get()
+            if time.monotonic() - item.queued_at > self.channel.max_age:
+                item = None
+                continue
+            try:
+                if self.writer is None or self.writer.is_closing():
+                    self.writer = await self._connect()
+                    self.backoff = BACKOFF_FIRST
+                self.sending = True
+                self.writer.write(HEADER.pack(len(item.payload), self.channel.incarnation(),
+                                              item.to_incarnation) + item.payload)
+                await asyncio.wait_for(self.writer.drain(), self.channel.write_timeout)
+                self.sending = False
+                item = None
+            except (OSError, TimeoutError, ssl.SSLError, ConnectionError) as exc:
+                self.sending = False
+                log.info("channel to %s: %s; retrying in %.2f s", self.peer, exc, self.backoff)
+                self.close()
+                await asyncio.sleep(self.backoff)
+                self.backoff = min(self.backoff * 2, BACKOFF_MAX)
+
+    def idle(self) -> bool:
+        return self.queue.empty() and not self.sending
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+class MessageChannel:
+    """TLS message streams between this node and its peers (see the module docstring).
+
+    ``on_message`` gets every accepted frame; ``incarnation()`` is this node's current
+    incarnation; ``peer_incarnation(node)`` the one the view knows for a peer (0: unknown).
+    """
+
+    def __init__(self, node: str, ca: CertificateAuthority, listen: list[Address],
+                 peers: dict[str, list[Address]], on_message: Callable[[Message], None], *,
+                 incarnation: Callable[[], int] = lambda: 0,
+                 peer_incarnation: Callable[[str], int] = lambda node: 0,
+                 connect_timeout: float = CONNECT_TIMEOUT, write_timeout: float = WRITE_TIMEOUT,
+                 max_frame: int = MAX_FRAME, queue_size: int = QUEUE_SIZE,
+                 max_age: float = MAX_AGE) -> None:
+        self.node = node
+        self.listen = listen
+        self.on_message = on_message
+        self.incarnation = incarnation
+        self.peer_incarnation = peer_incarnation
+        self.connect_timeout = connect_timeout
+        self.write_timeout = write_timeout
+        self.max_frame = max_frame
+        self.queue_size = queue_size
+        self.max_age = max_age
+        addresses = sorted({host for host, _ in listen})
+        self.server_ssl = server_context(ca, node, addresses)
+        self.client_ssl = client_context(ca, node, addresses)
+        self.links = {name: _PeerLink(self, name, addrs) for name, addrs in peers.items()
+                      if name != node}
+        self._servers: list[asyncio.base_events.Server] = []
+        self._readers: set[asyncio.Task[None]] = set()
+        self.refused = 0  # frames or connections refused (tests and logs)
+
+    async def start(self) -> None:
+        """Listen on every address; raises OperationFailed when none can be bound."""
+        errors = []
+        for host, port in self.listen:
+            try:
+                server = await asyncio.start_server(
+                    self._serve, host, port, ssl=self.server_ssl, reuse_address=True,
+                    ssl_handshake_timeout=self.connect_timeout)
+            except OSError as exc:
+                errors.append(f"{host}:{port}: {exc.strerror or exc}")
+                continue
+            self._servers.append(server)
+        for error in errors:
+            log.warning("%s cannot listen for messages on %s", self.node, error)
+        if not self._servers:
+            raise OperationFailed(f"{self.node} cannot listen for node messages on any of "
+                                  f"its addresses ({'; '.join(errors)}); is another daemon "
+                                  "running, or is [cluster] message_port taken?")
+
+    def send(self, node: str, payload: bytes) -> None:
+        """Queue ``payload`` for ``node`` (never blocks; unknown nodes are refused)."""
+        link = self.links.get(node)
+        if link is None:
+            raise OperationFailed(f"no node {node!r} to send to")
+        if len(payload) > self.max_frame:
+            raise OperationFailed(f"a message of {len(payload)} bytes is larger than the "
+                                  f"{self.max_frame} a frame may carry")
+        link.put(_Queued(payload, self.peer_incarnation(node), time.monotonic()))
+
+    async def flush(self, timeout: float) -> bool:
+        """Wait until every queue is sent (or ``timeout``); True when all were."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(link.idle() for link in self.links.values()):
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    async def stop(self, flush_timeout: float = 1.0) -> None:
+        """Send what is queued (bounded), then close every connection and listener."""
+        await self.flush(flush_timeout)
+        for server in self._servers:
+            server.close()
+        for link in self.links.values():
+            if link.task is not None:
+                link.task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await link.task
+            link.close()
+        for task in list(self._readers):
+            task.cancel()
+        for task in list(self._readers):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(server.wait_closed(), 2.0)
+        self._servers.clear()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._readers.add(task)
+        sender = peer_node(writer.get_extra_info("ssl_object"))
+        try:
+            if sender is None or sender == self.node:
+                self.refused += 1
+                log.warning("refused a message connection whose certificate names %r",
+                            sender)
+                return
+            await self._read_frames(sender, reader)
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError):
+            pass
+        finally:
+            self._readers.discard(task)
+            writer.close()
+
+    async def _read_frames(self, sender: str, reader: asyncio.StreamReader) -> None:
+        while True:
+            length, from_inc, to_inc = HEADER.unpack(await reader.readexactly(HEADER.size))
+            if length > self.max_frame:
+                self.refused += 1
+                log.warning("%s sent a frame of %d bytes (limit %d): connection closed",
+                            sender, length, self.max_frame)
+                return
+            payload = await reader.readexactly(length)
+            mine = self.incarnation()
+            if to_inc and mine and to_inc != mine:
+                self.refused += 1
+                log.info("dropped a message from %s for an earlier incarnation of %s",
+                         sender, self.node)
+                continue
+            try:
+                self.on_message(Message(sender, from_inc, payload))
+            except Exception:  # noqa: BLE001 - one bad message must not close the stream
+                log.exception("handling a message from %s failed", sender)
+
+
+def node_addresses(addresses: tuple[str, ...], port: int) -> list[Address]:
+    """A node's configured addresses at the message port."""
+    return [(host, port) for host in addresses]
