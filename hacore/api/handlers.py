@@ -60,6 +60,7 @@ class Api:
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "status": self._status, "nodes": self._nodes, "service": self._service,
             "node": self._node, "ping": self._ping, "events": self._events, "why": self._why,
+            "config_show": self._config_show,
         }
 
     def methods(self) -> list[str]:
@@ -118,6 +119,14 @@ class Api:
             since=float(since) if since is not None else None,
             incident=_string(params, "incident", required=False),
             service=_string(params, "service", required=False), after=after)
+
+    async def _config_show(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The configuration this daemon runs, as cluster.toml text (secrets included: the
+        control socket and the console are for administrators)."""
+        from hacore.config.dump import config_to_toml
+
+        config = self.backend.config  # type: ignore[attr-defined]
+        return {"version": config.config_version, "text": config_to_toml(config)}
 
     async def _why(self, params: dict[str, Any]) -> dict[str, Any]:
         service = _string(params, "service")

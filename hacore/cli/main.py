@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "events": ("hacore.cli.events:events", "Show the journal as a timeline, by incident."),
     "timing": ("hacore.cli.timing:timing", "Show each service's failover budget; check timeouts."),
     "why": ("hacore.cli.why:why", "Say where a service runs and why, or why it does not."),
+    "web": ("hacore.cli.web:web", "Set the web console's password (hacore web passwd)."),
     "demo": ("hacore.cli.demo:demo", "Run a 3-node demo cluster (VIP + Apache) on this machine."),
 }
 

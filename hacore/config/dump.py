@@ -15,6 +15,7 @@ from typing import Any
 from hacore.config.build_services import DEFAULT_MONITOR_INTERVAL, DEFAULT_TIMEOUT
 from hacore.config.checks import quorum_needed
 from hacore.config.model import ClusterConfig, Operation, Quorum, Resource, Service, Timing
+from hacore.config.model import WebSettings
 from hacore.config.ordering import start_order, stop_order
 
 SECRET_WORDS = ("passwd", "password", "secret", "community", "token")
@@ -234,6 +235,9 @@ def config_to_toml(cfg: ClusterConfig, minimal: bool = True, header: str = "") -
         spec = {k: v for k, v in spec.items() if v is not None and (v != [] or not minimal)
                 and not (minimal and k == "timeout" and v == 10.0)}
         _table(lines, "[[alerts]]", spec)
+    if cfg.web is not None:
+        web = {k: v for k, v in asdict(cfg.web).items() if v is not None}
+        _table(lines, "[web]", _drop_defaults(web, asdict(WebSettings())) if minimal else web)
     return "\n".join(lines).lstrip("\n") + "\n"
 
 

@@ -37,7 +37,7 @@ log = logging.getLogger("hacore.config")
 DEFAULT_PATH = "/etc/hacore/cluster.toml"
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 TOP_KEYS = ("cluster", "nodes", "quorum", "timing", "fence_devices", "domains", "resources",
-            "services", "alerts")
+            "services", "alerts", "web")
 SECRET_PARAM_NAMES = ("passwd", "password", "secret", "key", "community", "token")
 
 #: agent name -> AgentInfo (``.parameters``, ``.actions``); raises AgentNotFound
@@ -140,10 +140,12 @@ def build_config(f: Findings, data: dict[str, Any], catalogue: AgentCatalogue | 
     domains = read_domains(f, data)
     services = read_services(f, data, _timeouts(catalogue))
     from hacore.config.build_alerts import read_alerts
+    from hacore.config.build_web import read_web
 
     alerts = read_alerts(f, data, {s.name for s in services.services})
     config = ClusterConfig(name, version, nodes, quorum, timing, fence_devices, domains,
-                           services.resources, services.services, alerts)
+                           services.resources, services.services, alerts,
+                           web=read_web(f, data))
     run_checks(f, config, services)
     return config, services.definitions
 

@@ -201,6 +201,23 @@ class AlertHook:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``[web]``: the HTTPS API and web console (hacore.web); absent = off.
+
+    ``address``: where to listen (None = this node's first address in [[nodes]]);
+    ``certificate``/``key``: PEM files (made self-signed at first start when missing);
+    ``password_file``: the scrypt hash ``hacore web passwd`` writes (per node).
+    """
+
+    port: int = 8443
+    address: str | None = None
+    certificate: str = "/etc/hacore/web.crt"
+    key: str = "/etc/hacore/web.key"
+    password_file: str = "/etc/hacore/web.passwd"
+    session_timeout: float = 1800.0
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     name: str
     config_version: int
@@ -212,6 +229,7 @@ class ClusterConfig:
     resources: tuple[Resource, ...] = ()
     services: tuple[Service, ...] = ()
     alerts: tuple[AlertHook, ...] = ()
+    web: WebSettings | None = None
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)

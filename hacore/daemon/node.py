@@ -76,6 +76,7 @@ class NodeDaemon(ApiBackend):
         self.local: LocalNode | None = None
         self.api = Api(self)
         self.server: UnixApiServer | None = None
+        self.web: Any = None  # hacore.web.server.WebServer when [web] is configured
         self._tasks: list[asyncio.Task[Any]] = []
         self._admin_ids = itertools.count(1)
         self._admin_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -104,6 +105,9 @@ class NodeDaemon(ApiBackend):
         if self.socket_path:
             self.server = UnixApiServer(self.socket_path, self.api)
             await self.server.start()
+        if self.config.web is not None:  # imported only then (memory)
+            from hacore.web import start_web
+            self.web = await start_web(self.api, self.config, self.node)
         self._tasks.append(asyncio.ensure_future(self._loop()))
         log.info("%s started (cluster %s, config version %d, state in %s)", self.node,
                  self.config.name, self.config.config_version, self.state_dir)
@@ -124,6 +128,9 @@ class NodeDaemon(ApiBackend):
             except Exception:
                 log.exception("a task of %s failed while stopping", self.node)
         self._tasks.clear()
+        if self.web is not None:
+            await self.web.close()
+            self.web = None
         if self.server is not None:
             await self.server.close()
         if self.local is not None:

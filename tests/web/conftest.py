@@ -1,0 +1,1 @@
+"""Fixtures of the web tests (helpers to import live in web_support.py)."""
