@@ -21,7 +21,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 prefix="${HACORE_PREFIX:-/opt/hacore}"
-packages="python3 python3-venv iproute2 nftables kmod e2fsprogs util-linux procps resource-agents fence-agents"
+packages="python3 python3-venv gcc libc6-dev iproute2 nftables kmod e2fsprogs util-linux procps resource-agents fence-agents"
 if [ "$with_tests" = 1 ]; then
   packages="$packages apache2 mariadb-server mariadb-client libxml2-utils curl git"
 elif [ "$with_demo" = 1 ]; then
@@ -51,6 +51,10 @@ fi
 for agent in agents/*/; do
   [ -f "$agent/pyproject.toml" ] && "${pip[@]}" -e "$agent"
 done
+# The executor's script launcher (hacore/executor/launcher.c), compiled for this machine;
+# without it scripts start through a slower Python path (the executor logs which).
+"$prefix/bin/python" -m hacore.executor.launcher build \
+  || echo "install.sh: the executor's launcher was not built; scripts start through the slower Python path" >&2
 for command in hacore hacore-agent fence_hacore_testbed; do
   if [ -x "$prefix/bin/$command" ]; then ln -sf "$prefix/bin/$command" "/usr/local/bin/$command"; fi
 done

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -26,11 +27,35 @@ def enter_isolation(stdout_fd: int, stderr_fd: int) -> None:
     os.dup2(stderr_fd, 2)
 
 
+#: a script starts with every signal at its default action (Python ignores SIGPIPE and
+#: SIGXFSZ, and an ignored signal would stay ignored across exec) and none blocked; glibc
+#: keeps the signals below SIGRTMIN (32, 33) for its threads
+DEFAULT_SIGNALS = frozenset(s for s in signal.valid_signals()
+                            if s < 32 or s >= signal.SIGRTMIN) - {signal.SIGKILL, signal.SIGSTOP}
+
+
+MAX_FDS = os.sysconf("SC_OPEN_MAX")
+
+
+def cannot_execute(path: str, errno: int) -> str:
+    """The failure line of a script that could not be executed."""
+    return f"ocf-exit-reason:cannot execute {path}: {os.strerror(errno)}\n"
+
+
 def exec_script(argv: list[str], env: dict[str, str]) -> None:
+    """Replace the forked child by the script (signals as a fresh process has them, only
+    descriptors 0, 1 and 2)."""
+    for signum in DEFAULT_SIGNALS:
+        try:
+            signal.signal(signum, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass  # the signals glibc keeps for itself
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    os.closerange(3, MAX_FDS)  # no descriptor of the executor (or its caller) reaches the script
     try:
         os.execve(argv[0], argv, env)
     except OSError as exc:
-        os.write(2, f"ocf-exit-reason:cannot execute {argv[0]}: {exc.strerror}\n".encode())
+        os.write(2, cannot_execute(argv[0], exc.errno or 0).encode())
         os._exit(int(OCF.ERR_INSTALLED) if exc.errno == 2 else int(OCF.ERR_PERM))
 
 

@@ -131,7 +131,9 @@ class ForkServerLoop:
 
 
 def main() -> None:
-    sock = socket.socket(fileno=int(sys.argv[1]))
+    fd = int(sys.argv[1])
+    os.set_inheritable(fd, False)  # inherited from the client; no script or daemon may hold it
+    sock = socket.socket(fileno=fd)
     try:
         ForkServerLoop(sock, sys.argv[2:]).serve()
     except KeyboardInterrupt:

@@ -48,6 +48,7 @@ class OperationResult:
     leftover: tuple[int, ...] = ()
     isolation: str = "pgid"
     exit_status: int | None = None  # a script's raw exit status (negative: killed by that signal)
+    spawn: str = ""  # how the child was made: "launcher", "posix_spawn" or "fork"
 
     @property
     def success(self) -> bool:

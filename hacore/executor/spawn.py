@@ -19,8 +19,9 @@ from hacore.agent.base import OperationContext
 from hacore.agent.codes import OCF
 from hacore.agent.registry import NativeAgent
 from hacore.agent.scripts import ScriptAgent
-from hacore.executor import cgroups
-from hacore.executor.child import enter_isolation, exec_script, run_native
+from hacore.executor import cgroups, launcher
+from hacore.executor.child import (DEFAULT_SIGNALS, cannot_execute, enter_isolation, exec_script,
+                                   run_native)
 from hacore.executor.operation import KILL_WAIT, OUTPUT_CAP, OperationRequest, OperationResult
 
 REASON_PREFIX = "ocf-exit-reason:"
@@ -31,6 +32,19 @@ def _nonblocking_pipe() -> tuple[int, int]:
     flags = fcntl.fcntl(read_fd, fcntl.F_GETFL)
     fcntl.fcntl(read_fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
     return read_fd, write_fd
+
+
+def _close_inherited(*keep: int) -> list[tuple[int, int]]:
+    """posix_spawn actions closing what the caller left inheritable (only 0-2 reach a script)."""
+    actions = []
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if fd > 2 and fd not in keep and os.get_inheritable(fd):
+                actions.append((os.POSIX_SPAWN_CLOSE, fd))
+        except OSError:
+            continue  # the directory listing's own descriptor, closed by now
+    return actions
 
 
 class RunningOperation:
@@ -49,6 +63,7 @@ class RunningOperation:
         self.started = 0.0
         self.deadline = 0.0
         self.exit_status: int | None = None
+        self.spawn = ""  # how the child was made: launcher, posix_spawn or fork
 
     def start(self) -> None:
         request = self.request
@@ -61,16 +76,24 @@ class RunningOperation:
             env.update(request.env)
         out_r, out_w = _nonblocking_pipe()
         err_r, err_w = _nonblocking_pipe()
-        res_r, res_w = _nonblocking_pipe()
-        self.names = {out_r: "stdout", err_r: "stderr", res_r: "result"}
-        self.buffers = {out_r: bytearray(), err_r: bytearray(), res_r: bytearray()}
+        self.names = {out_r: "stdout", err_r: "stderr"}
+        res_w = -1
+        if not argv:  # a native agent sends its Result through a third pipe
+            res_r, res_w = _nonblocking_pipe()
+            self.names[res_r] = "result"
+        self.buffers = {fd: bytearray() for fd in self.names}
         self.group = self.tree.operation_group(request.instance)
         self.started = time.monotonic()
         self.deadline = self.started + request.timeout
+        pid = -1
+        if argv:
+            pid = self._launch_script(argv, env, out_w, err_w)
         # Without a cgroup, posix_spawn (vfork speed) is safe; with one, the child must be born
         # inside it (clone3), or a script could fork a setsid'd child before being moved.
-        pid = self._spawn_script(argv, env, out_w, err_w) if argv and self.group is None else -1
+        if pid < 0 and argv and self.group is None:
+            pid = self._spawn_script(argv, env, out_w, err_w)
         if pid < 0:
+            self.spawn = "fork"
             pid = self._fork(request, ctx, argv, env, out_w, err_w, res_w)
         self.pid = pid
         try:
@@ -78,18 +101,43 @@ class RunningOperation:
         except OSError:
             pass
         for fd in (out_w, err_w, res_w):
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
         self.pidfd = os.pidfd_open(pid)
+
+    def _launch_script(self, argv: list[str], env: dict[str, str], out_w: int, err_w: int) -> int:
+        """Start a script through the compiled launcher, born in its cgroup; -1 without it."""
+        launch = launcher.load()
+        if launch is None:
+            return -1
+        group_fd = -1
+        try:
+            if self.group is not None:
+                group_fd = os.open(self.group, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            pid, exec_errno = launch.spawn(argv, env, group_fd, out_w, err_w,
+                                           int(OCF.ERR_INSTALLED), int(OCF.ERR_PERM))
+        except OSError:
+            return -1  # no child made (an old kernel without clone3): the Python path runs it
+        finally:
+            if group_fd >= 0:
+                os.close(group_fd)
+        if exec_errno:
+            os.write(err_w, cannot_execute(argv[0], exec_errno).encode())
+        self.spawn = "launcher"
+        return pid
 
     def _spawn_script(self, argv: list[str], env: dict[str, str], out_w: int, err_w: int) -> int:
         """posix_spawn a script in its own process group; -1 if it cannot start."""
         try:
-            pid = os.posix_spawn(argv[0], argv, env, setpgroup=0, file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_DUP2, out_w, 1),
-                (os.POSIX_SPAWN_DUP2, err_w, 2)])
+            pid = os.posix_spawn(argv[0], argv, env, setpgroup=0, setsigmask=(),
+                                 setsigdef=DEFAULT_SIGNALS, file_actions=[
+                                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                                     (os.POSIX_SPAWN_DUP2, out_w, 1),
+                                     (os.POSIX_SPAWN_DUP2, err_w, 2),
+                                     *_close_inherited(out_w, err_w)])
         except OSError:
             return -1  # the fork path execs it again and reports why it cannot run
+        self.spawn = "posix_spawn"
         return pid
 
     def _fork(self, request: OperationRequest, ctx: OperationContext, argv: list[str],
@@ -191,7 +239,7 @@ class RunningOperation:
             action=self.request.action, code=code, reason=reason, duration=duration,
             timed_out=timed_out, stdout=outputs["stdout"], stderr=outputs["stderr"],
             killed=tuple(killed), leftover=leftover,
-            isolation="cgroup" if self.group is not None else "pgid",
+            isolation="cgroup" if self.group is not None else "pgid", spawn=self.spawn,
             exit_status=self.exit_status if isinstance(self.handle, ScriptAgent) else None)
 
     def _leftover(self) -> list[int]:
