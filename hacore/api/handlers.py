@@ -18,6 +18,8 @@ log = logging.getLogger("hacore.api")
 
 #: methods that change something (a future HTTPS server asks for more than a read token)
 WRITE_METHODS = frozenset({"service", "node"})
+#: the ``node`` method's operations (fence-ack: an operator confirms a manual fence)
+NODE_OPERATIONS = ("standby", "unstandby", "leave", "fence-ack")
 
 
 class Backend(Protocol):
@@ -33,7 +35,7 @@ class Backend(Protocol):
         """Record an admin request (acknowledged once a quorum holds it)."""
 
     async def api_node(self, op: str, node: str) -> dict[str, Any]:
-        """standby / unstandby a node."""
+        """standby / unstandby / leave a node, or fence-ack (a manual fence confirmed)."""
 
     async def api_events(self, since: float | None = None, incident: str | None = None,
                          service: str | None = None, after: int = 0) -> dict[str, Any]:
@@ -103,8 +105,9 @@ class Api:
         op = _string(params, "op")
         node = _string(params, "node")
         assert op is not None and node is not None
-        if op not in ("standby", "unstandby"):
-            raise InputError(f"unknown node operation {op!r} (valid: standby, unstandby)")
+        if op not in NODE_OPERATIONS:
+            raise InputError(f"unknown node operation {op!r} "
+                             f"(valid: {', '.join(NODE_OPERATIONS)})")
         return await self.backend.api_node(op, node)
 
 

@@ -31,6 +31,7 @@ TIMING_KEYS = ("node_loss_timeout", "heartbeat_interval", "fence_timeout", "self
                "post_join_delay", "startup_fencing", "two_node_fence_delay")
 FENCE_DEVICE_KEYS = ("name", "agent", "params", "secrets")
 DOMAIN_KEYS = ("members", "ordered", "restricted", "nofailback")
+DEFAULT_MESSAGE_PORT = 5416
 
 
 def check_name(f: Findings, path: Path, name: object, what: str) -> bool:
@@ -43,7 +44,8 @@ def check_name(f: Findings, path: Path, name: object, what: str) -> bool:
 
 
 def read_cluster(f: Findings, data: dict[str, Any]) -> tuple[str, int]:
-    t = Table(f, data.get("cluster", {}), ("cluster",), ("name", "config_version"), "[cluster]")
+    t = Table(f, data.get("cluster", {}), ("cluster",),
+              ("name", "config_version", "message_port"), "[cluster]")
     if "cluster" not in data:
         f.error((), "the [cluster] table is missing; it needs name and config_version")
     name = t.string("name", "", required=True)
@@ -51,6 +53,19 @@ def read_cluster(f: Findings, data: dict[str, Any]) -> tuple[str, int]:
         check_name(f, ("cluster", "name"), name, "cluster")
     version = t.integer("config_version", 0, required=True, minimum=0)
     return name or "", version
+
+
+def read_message_port(f: Findings, data: dict[str, Any]) -> int:
+    """``[cluster] message_port``: the TCP port of the TLS message channel (default 5416)."""
+    raw = data.get("cluster", {})
+    if not isinstance(raw, dict) or "message_port" not in raw:
+        return DEFAULT_MESSAGE_PORT
+    value = raw["message_port"]
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        f.error(("cluster", "message_port"), f"message_port must be an integer 1..65535, "
+                f"got {value!r}")
+        return DEFAULT_MESSAGE_PORT
+    return value
 
 
 def _address_ok(text: str) -> bool:

@@ -14,8 +14,16 @@ from typing import Any
 
 from hacore.config.build_services import DEFAULT_MONITOR_INTERVAL, DEFAULT_TIMEOUT
 from hacore.config.checks import quorum_needed
-from hacore.config.model import ClusterConfig, Operation, Quorum, Resource, Service, Timing
-from hacore.config.model import WebSettings
+from hacore.config.model import (
+    ClusterConfig,
+    Metrics,
+    Operation,
+    Quorum,
+    Resource,
+    Service,
+    Timing,
+    WebSettings,
+)
 from hacore.config.ordering import start_order, stop_order
 
 SECRET_WORDS = ("passwd", "password", "secret", "community", "token")
@@ -50,7 +58,8 @@ def config_to_dict(cfg: ClusterConfig, mask: bool = True) -> dict[str, Any]:
     quorum = asdict(cfg.quorum)
     quorum["votes_needed"] = quorum_needed(cfg)
     return {
-        "cluster": {"name": cfg.name, "config_version": cfg.config_version},
+        "cluster": {"name": cfg.name, "config_version": cfg.config_version,
+                    "message_port": cfg.message_port},
         "nodes": [{
             "name": n.name, "id": n.id, "addresses": list(n.addresses), "votes": n.votes,
             "fence": [{"method": m.name, "devices": [
@@ -76,6 +85,7 @@ def config_to_dict(cfg: ClusterConfig, mask: bool = True) -> dict[str, Any]:
         } for s in cfg.services],
         "alerts": [{"name": a.name, "script": a.script, "url": a.url, "events": list(a.events),
                     "services": list(a.services), "timeout": a.timeout} for a in cfg.alerts],
+        "metrics": {"listen": cfg.metrics.listen},
     }
 
 
@@ -187,7 +197,10 @@ def _tree(svc: Service, shared: dict[str, Resource], local: dict[str, Resource],
 def config_to_toml(cfg: ClusterConfig, minimal: bool = True, header: str = "") -> str:
     """The cluster.toml that loads back into ``cfg``."""
     lines: list[str] = [f"# {line}".rstrip() for line in header.splitlines()]
-    _table(lines, "[cluster]", {"name": cfg.name, "config_version": cfg.config_version})
+    cluster: dict[str, Any] = {"name": cfg.name, "config_version": cfg.config_version}
+    if not minimal or cfg.message_port != 5416:
+        cluster["message_port"] = cfg.message_port
+    _table(lines, "[cluster]", cluster)
     for n in cfg.nodes:
         node: dict[str, Any] = {"name": n.name, "id": n.id, "addresses": list(n.addresses),
                                 "votes": n.votes}
@@ -235,6 +248,8 @@ def config_to_toml(cfg: ClusterConfig, minimal: bool = True, header: str = "") -
         spec = {k: v for k, v in spec.items() if v is not None and (v != [] or not minimal)
                 and not (minimal and k == "timeout" and v == 10.0)}
         _table(lines, "[[alerts]]", spec)
+    if not minimal or cfg.metrics != Metrics():
+        _table(lines, "[metrics]", {"listen": cfg.metrics.listen or ""})
     if cfg.web is not None:
         web = {k: v for k, v in asdict(cfg.web).items() if v is not None}
         _table(lines, "[web]", _drop_defaults(web, asdict(WebSettings())) if minimal else web)

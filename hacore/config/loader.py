@@ -8,6 +8,7 @@ and are available from ``check_config``.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import stat
@@ -21,6 +22,7 @@ from hacore.config.build_cluster import (
     read_cluster,
     read_domains,
     read_fence_devices,
+    read_message_port,
     read_nodes,
     read_quorum,
     read_timing,
@@ -37,7 +39,7 @@ log = logging.getLogger("hacore.config")
 DEFAULT_PATH = "/etc/hacore/cluster.toml"
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
 TOP_KEYS = ("cluster", "nodes", "quorum", "timing", "fence_devices", "domains", "resources",
-            "services", "alerts", "web")
+            "services", "alerts", "metrics", "web")
 SECRET_PARAM_NAMES = ("passwd", "password", "secret", "key", "community", "token")
 
 #: agent name -> AgentInfo (``.parameters``, ``.actions``); raises AgentNotFound
@@ -140,12 +142,14 @@ def build_config(f: Findings, data: dict[str, Any], catalogue: AgentCatalogue | 
     domains = read_domains(f, data)
     services = read_services(f, data, _timeouts(catalogue))
     from hacore.config.build_alerts import read_alerts
+    from hacore.config.build_metrics import read_metrics
     from hacore.config.build_web import read_web
 
     alerts = read_alerts(f, data, {s.name for s in services.services})
     config = ClusterConfig(name, version, nodes, quorum, timing, fence_devices, domains,
                            services.resources, services.services, alerts,
-                           web=read_web(f, data))
+                           metrics=read_metrics(f, data), web=read_web(f, data))
+    config = dataclasses.replace(config, message_port=read_message_port(f, data))
     run_checks(f, config, services)
     return config, services.definitions
 

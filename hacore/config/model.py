@@ -200,6 +200,16 @@ class AlertHook:
     timeout: float = 10.0
 
 
+DEFAULT_METRICS_LISTEN = "127.0.0.1:9664"
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """``[metrics]``: where each node serves Prometheus ``/metrics``; None = not served."""
+
+    listen: str | None = DEFAULT_METRICS_LISTEN
+
+
 @dataclass(frozen=True)
 class WebSettings:
     """``[web]``: the HTTPS API and web console (hacore.web); absent = off.
@@ -229,7 +239,10 @@ class ClusterConfig:
     resources: tuple[Resource, ...] = ()
     services: tuple[Service, ...] = ()
     alerts: tuple[AlertHook, ...] = ()
+    metrics: Metrics = Metrics()
     web: WebSettings | None = None
+    #: TCP port of the TLS message channel between nodes ([cluster] message_port)
+    message_port: int = 5416
 
     def node(self, name: str) -> Node | None:
         return next((n for n in self.nodes if n.name == name), None)

@@ -41,6 +41,10 @@ class ApiBackend:
     async def _forward(self, body: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
+    async def api_config_push(self, text: str) -> dict[str, Any]:
+        """``hacore config push``: ``{"version": N}`` once a quorum stored it (configsync)."""
+        return await self.configsync.push(text)  # type: ignore[attr-defined]
+
     def cluster_snapshot(self) -> Snapshot | None:
         """The freshest cluster state this node knows (live on the coordinator)."""
         if self.coordinator.active and self.coordinator.snap is not None:

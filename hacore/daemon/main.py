@@ -32,7 +32,8 @@ def make_provider(config, node: str, key_file: str):  # type: ignore[no-untyped-
 
 async def run_daemon(config_path: str, node: str, state_dir: str, socket_path: str,
                      key_file: str) -> int:
-    """Run one node until SIGTERM/SIGINT; on those, stop its services, then leave."""
+    """Run one node until SIGTERM/SIGINT or ``hacore node leave``; then move its services
+    to other nodes, stop what is left, tell the cluster it leaves, and return 0."""
     from hacore.config import load_config
     from hacore.daemon.node import NodeDaemon
 
@@ -43,10 +44,12 @@ async def run_daemon(config_path: str, node: str, state_dir: str, socket_path: s
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    daemon.on_leave = stop.set  # hacore node leave: the same clean departure
     await daemon.start()
     await stop.wait()
-    log.info("%s is shutting down: stopping its services, then leaving", node)
-    await daemon.stop(stop_services=True)
+    log.info("%s is shutting down: moving its services away, stopping what is left, then "
+             "leaving", node)
+    await daemon.stop(stop_services=True, drain=True)
     return 0
 
 

@@ -13,7 +13,9 @@ hold at most 8 KiB), with ``t`` naming its kind:
 - ``state`` / ``state-ack`` / ``state-req``: the coordinator's cluster state, replicated to
   every node and acknowledged with its version; a new coordinator asks for it;
 - ``leaving`` (node -> every member): this incarnation stopped every service it ran and is
-  leaving; the survivors do not fence it for that departure.
+  leaving; the survivors do not fence it for that departure;
+- ``journal-req`` / ``journal-part``: one page of a member's event journal, asked by a node
+  that shows the cluster-wide timeline (``hacore.daemon.journal_requests``).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import zlib
 from typing import Any
 
 KINDS = frozenset({"op", "result", "status", "admin", "admin-reply", "state", "state-ack",
-                   "state-req", "leaving"})
+                   "state-req", "leaving", "journal-req", "journal-part"})
 
 
 class BadMessage(ValueError):

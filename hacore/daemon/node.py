@@ -21,6 +21,7 @@ from hacore.api.server import UnixApiServer
 from hacore.config.model import ClusterConfig
 from hacore.daemon.backend import ApiBackend
 from hacore.daemon.coordinator import Coordinator
+from hacore.daemon.departure import drain_before_leaving, unstandby_after_return
 from hacore.daemon.events import EventLog
 from hacore.daemon.local import LocalNode
 from hacore.daemon.messages import BadMessage, decode, encode
@@ -84,6 +85,7 @@ class NodeDaemon(ApiBackend):
         self._unsubscribe: list[Any] = []
         self._last_report = 0.0
         self._last_retry = 0.0
+        self._returning: asyncio.Task[None] | None = None
 
     def _incarnation(self) -> int:
         return int(time.time() * 1000)
@@ -112,8 +114,11 @@ class NodeDaemon(ApiBackend):
         log.info("%s started (cluster %s, config version %d, state in %s)", self.node,
                  self.config.name, self.config.config_version, self.state_dir)
 
-    async def stop(self, stop_services: bool = False) -> None:
-        """Leave: stop ticking, optionally stop what runs here, close everything."""
+    async def stop(self, stop_services: bool = False, drain: bool = False) -> None:
+        """Leave: optionally move services away first (``drain``, see departure.py), stop
+        ticking, optionally stop what runs here, close everything."""
+        if drain and stop_services and self.local is not None:
+            await drain_before_leaving(self)
         if self.local is not None:
             self.local.closing = True
         if self._probing is not None:
@@ -202,6 +207,9 @@ class NodeDaemon(ApiBackend):
         if now - self._last_report >= REPORT_EVERY:
             self._last_report = now
             self.local.report()
+            if self.state.unstandby_on_join and view.quorate and self.node in view.member_names() \
+                    and (self._returning is None or self._returning.done()):
+                self._returning = asyncio.ensure_future(unstandby_after_return(self))
 
     # -- membership -----------------------------------------------------------------------
 

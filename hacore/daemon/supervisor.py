@@ -118,8 +118,9 @@ def main() -> None:
     """``python -m hacore.daemon.supervisor CONFIG NODE STATE_DIR SOCKET KEY_FILE`` (what
     ``hacore daemon`` execs once it has checked its arguments)."""
     config_path, node, state_dir, socket_path, key_file = sys.argv[1:6]
-    logging.basicConfig(level=logging.INFO,
-                        format=f"%(asctime)s {node} supervisor %(levelname)s: %(message)s")
+    from hacore.daemon.logformat import setup_logging
+
+    setup_logging(node)  # one line per record; <N> priorities under systemd
     os.makedirs(state_dir, exist_ok=True)
     sys.exit(supervise(daemon_command(config_path, node, state_dir, socket_path, key_file),
                        config_path, node, state_dir))

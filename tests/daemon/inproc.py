@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -14,14 +15,29 @@ from hacore.config.model import ClusterConfig
 from hacore.daemon.node import NodeDaemon
 from hacore.executor.forkserver import ForkServer
 
+KEY = b"inproc cluster key, 32 bytes...."
+
+
+def free_port() -> int:
+    """A TCP port free on loopback now (for the TLS message channel of a test cluster)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
 
 class InprocCluster:
-    def __init__(self, config: ClusterConfig, base: Path, executor: ForkServer) -> None:
+    """With ``tls``, daemon messages travel over the TLS channel on loopback (each node
+    listens on its 127.0.0.x address) instead of the Bus; membership stays on the Bus."""
+
+    def __init__(self, config: ClusterConfig, base: Path, executor: ForkServer,
+                 tls: bool = False) -> None:
         self.config = config
         self.base = base
         self.executor = executor
         self.bus = Bus(config)
         self.daemons: dict[str, NodeDaemon] = {}
+        self.tls = tls
+        self.port = free_port() if tls else 0
 
     def tokens(self, node: str) -> Path:
         return self.base / node / "tokens"
@@ -41,6 +57,9 @@ class InprocCluster:
                             env={"HACORE_TOKEN_DIR": str(self.tokens(node))}, tick=0.05,
                             probe_interval=probe_interval)
         self.daemons[node] = daemon
+        if self.tls:
+            peers = {n.name: [(a, self.port) for a in n.addresses] for n in self.config.nodes}
+            daemon.use_channel(KEY, listen=peers[node], peers=peers)
         await daemon.start()
         return daemon
 
@@ -70,8 +89,9 @@ async def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str 
 @contextlib.asynccontextmanager
 async def inproc_cluster(config: ClusterConfig, base: Path, executor: ForkServer,
                          nodes: list[str] | None = None, socket: bool = False,
-                         probe_interval: float = 60.0) -> AsyncIterator[InprocCluster]:
-    cluster = InprocCluster(config, base, executor)
+                         probe_interval: float = 60.0, tls: bool = False
+                         ) -> AsyncIterator[InprocCluster]:
+    cluster = InprocCluster(config, base, executor, tls=tls)
     try:
         for node in nodes or [n.name for n in config.nodes]:
             await cluster.boot(node, socket=socket, probe_interval=probe_interval)
