@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from hacore.cli.render import handled, print_json
-from hacore.errors import InputError
+from hacore.cli.status import socket_option
 
 ACTIONS = ("off", "reboot", "on", "status")
 
@@ -40,8 +40,9 @@ def fence() -> None:
     hacore fence NODE [--action off|reboot|on|status] [--config FILE] [--json]
         runs NODE's fence methods from the configuration in order until one succeeds
         (like fence_node); exit 0 when confirmed, 1 when every method failed.
-    hacore fence ack NODE
-        tells the running cluster that NODE was fenced by hand (like fence_ack_manual).
+    hacore fence ack NODE [--socket PATH]
+        tells the running cluster that NODE was fenced by hand (like fence_ack_manual);
+        refused while NODE is a member.
 
     Example: hacore fence n2 --action off --config /etc/hacore/cluster.toml
     """
@@ -81,14 +82,18 @@ def node_(node: str, action: str, config_path: str, as_json: bool) -> None:
 
 @fence.command()
 @click.argument("node")
+@socket_option
 @handled
-def ack(node: str) -> None:
+def ack(node: str, socket_path: str | None) -> None:
     """Acknowledge that NODE was fenced by hand (it is off, or was reset by an operator).
 
-    Only do this after checking the node is really down: the cluster then recovers its
-    services elsewhere.
+    Only do this after checking the node is really down: the cluster then counts it as
+    fenced and recovers its services elsewhere. Refused (exit 1) while NODE is a member.
+    The acknowledgement is recorded once a quorum of nodes holds it.
 
     Example: hacore fence ack n2
     """
-    raise InputError(f"hacore fence ack {node}: needs a running daemon to record the "
-                     "acknowledgement, and none is reachable (the node daemon is not built yet)")
+    from hacore.api.client import ApiClient
+
+    ApiClient(socket_path, timeout=70.0).call("node", op="fence-ack", node=node)
+    click.echo(f"{node} is acknowledged as fenced: its services are recovered elsewhere")

@@ -1,4 +1,5 @@
-"""`hacore node standby|unstandby NAME`: drain a node, or let services land on it again."""
+"""`hacore node standby|unstandby|leave NAME`: drain a node, let services land on it again,
+or make it leave the cluster cleanly (cman_tool leave)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hacore.errors import OperationFailed
 
 @click.group()
 def node() -> None:
-    """Drain a node (standby) or bring it back (unstandby).
+    """Drain a node (standby), bring it back (unstandby), or make it leave (leave).
 
     Example: hacore node standby n2
     """
@@ -59,3 +60,36 @@ def unstandby(name: str, socket_path: str | None) -> None:
 
     ApiClient(socket_path, timeout=70.0).call("node", op="unstandby", node=name)
     click.echo(f"{name} is out of standby")
+
+
+@node.command()
+@click.argument("name")
+@socket_option
+@click.option("--timeout", default=150.0, show_default=True,
+              help="Seconds to wait for the daemon to exit.")
+@handled
+def leave(name: str, socket_path: str | None, timeout: float) -> None:
+    """Make NAME leave the cluster cleanly: its services move to other nodes first, then it
+    stops what is left, tells the cluster (so it is not fenced) and its daemon exits 0.
+
+    Ask NAME's own daemon (its --socket). The node takes services again once its daemon
+    is started again.
+
+    Example: hacore node leave n3 --socket /run/hacore/hacore.sock
+    """
+    from hacore.api.client import ApiClient
+
+    client = ApiClient(socket_path, timeout=30.0)
+    client.call("node", op="leave", node=name)
+    click.echo(f"{name} is leaving: its services move to other nodes first", err=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            ApiClient(socket_path, timeout=5.0).call("ping")
+        except OperationFailed:
+            break  # the socket is gone: the daemon exited
+        if time.monotonic() > deadline:
+            raise OperationFailed(f"{name}'s daemon is still running after {timeout:g} s; "
+                                  "see its log")
+        time.sleep(0.2)
+    click.echo(f"{name} left the cluster")

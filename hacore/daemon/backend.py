@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -37,6 +38,8 @@ class ApiBackend:
     state: LocalState
     local: LocalNode | None
     events: EventLog
+    #: what ``hacore node leave`` triggers: the daemon's clean shutdown (drain, stop, exit 0)
+    on_leave: Callable[[], None] | None = None
 
     async def _forward(self, body: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
@@ -85,8 +88,21 @@ class ApiBackend:
         if self.config.node(node) is None:
             names = ", ".join(n.name for n in self.config.nodes)
             raise InputError(f"no node named {node!r} (nodes: {names})")
+        if op == "leave":
+            return self._leave(node)
         reply = await self._forward({"what": "node", "op": op, "node": node})
         return {"ok": True, "version": reply.get("version")}
+
+    def _leave(self, node: str) -> dict[str, Any]:
+        """``hacore node leave``: this daemon drains, stops and exits (asked on its own
+        socket, like cman_tool leave)."""
+        if node != self.node:
+            raise InputError(f"hacore node leave {node}: ask {node}'s own daemon (its "
+                             f"--socket); this socket is {self.node}'s")
+        if self.on_leave is None:
+            raise OperationFailed(f"{self.node}'s daemon cannot leave on request here")
+        asyncio.get_running_loop().call_soon(self.on_leave)
+        return {"ok": True, "leaving": node}
 
     async def api_events(self, since: float | None = None, incident: str | None = None,
                          service: str | None = None, after: int = 0) -> dict[str, Any]:

@@ -25,14 +25,13 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from hacore.config.model import ClusterConfig
+from hacore.daemon.admin import AdminIntents
 from hacore.daemon.events import EventLog
 from hacore.daemon.fencer import Fencer
-from hacore.errors import OperationFailed
 from hacore.journal import compose
 from hacore.membership.contract import MembershipView
 from hacore.policy import (
     Action,
-    AdminRequest,
     LostNode,
     Report,
     ServiceStatus,
@@ -40,7 +39,6 @@ from hacore.policy import (
     apply,
     decide,
     initial_snapshot,
-    record_request,
     snapshot_from_dict,
     snapshot_to_dict,
 )
@@ -71,7 +69,7 @@ def cluster_part(snap: Snapshot) -> dict[str, Any]:
     return raw
 
 
-class Coordinator(Fencer):
+class Coordinator(Fencer, AdminIntents):
     """Runs the policy cycle while this node is the coordinator (see module docstring)."""
 
     def __init__(self, config: ClusterConfig, node: str, incarnation: int,
@@ -97,6 +95,7 @@ class Coordinator(Fencer):
         self._gathering = False
         self._ready_at = 0.0
         self._pending_fence_logged: set[str] = set()
+        self._delay_logged: set[str] = set()
         self.incarnations: dict[str, int] = {}
         self.view_changed_at = 0.0
         #: node -> incarnation that said it stopped everything and leaves (shared with the
@@ -128,6 +127,8 @@ class Coordinator(Fencer):
         log.info("%s is the coordinator now (epoch %d); reading the cluster state from a "
                  "quorum before the first decision", self.node, view.epoch)
         self._ask_states()
+        if is_quorate(self.config, self._gathered):  # alone and quorate (two_node)
+            self._finish_gathering()
 
     def _ask_states(self) -> None:
         assert self.view is not None
@@ -154,6 +155,8 @@ class Coordinator(Fencer):
         if not state:
             snap = initial_snapshot(self.config, list(members))
             snap = replace(snap, generation=1)
+            self.startup_targets = frozenset(snap.lost)
+            self.formed_at = self.clock()
             log.info("no node holds a cluster state: the cluster forms with %s",
                      ", ".join(members))
         else:
@@ -418,45 +421,6 @@ class Coordinator(Fencer):
             behind = [m for m in self.view.member_names() if self.acks.get(m, 0) < self.version]
             if behind:
                 self._broadcast(behind)
-
-    # -- admin requests -------------------------------------------------------------------
-
-    async def admin(self, request: AdminRequest | tuple[str, str], timeout: float = 60.0) -> int:
-        """Record an admin request once its service is idle; return the state version once a
-        quorum of nodes holds it. Raises RequestRefused/InputError/OperationFailed."""
-        deadline = self.clock() + timeout
-        service = request.service if isinstance(request, AdminRequest) else None
-        while True:
-            if not self.active or self._gathering or self.snap is None:
-                raise OperationFailed(f"{self.node} is not (yet) the coordinator; try again")
-            if service is None or all(inf.action.service != service
-                                      for inf in self.inflight.values()):
-                break
-            if self.clock() > deadline:
-                raise OperationFailed(f"service {service!r} is still busy with an operation")
-            await asyncio.sleep(0.05)
-        if isinstance(request, AdminRequest):
-            self.snap = record_request(self.config, self.snap, request)
-            command = f"hacore service {request.op} {request.service}" + (
-                f" --to {request.node}" if request.node else "")
-            self.events.record(compose.admin(command, service=request.service))
-            log.info("recorded the request to %s %s%s", request.op, request.service,
-                     f" on {request.node}" if request.node else "")
-        else:
-            op, node = request
-            standby = (self.snap.standby | {node} if op == "standby"
-                       else self.snap.standby - {node})
-            self.snap = replace(self.snap, standby=standby)
-            self.events.record(compose.admin(f"hacore node {op} {node}"))
-            log.info("recorded: %s %s", op, node)
-        version = self._publish()
-        while self.clock() < deadline:
-            held = [n for n, v in self.acks.items() if v >= version] + [self.node]
-            if is_quorate(self.config, set(held)):
-                return version
-            await asyncio.sleep(0.02)
-        raise OperationFailed("the request was recorded but a quorum of nodes did not "
-                              "confirm it in time; check `hacore status`")
 
     # -- replication ----------------------------------------------------------------------
 

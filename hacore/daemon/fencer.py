@@ -1,7 +1,9 @@
 """Fencing for the coordinator (S3): a ``fence`` action runs the fencing library in a
 thread; a confirmed fence is folded into the snapshot, a failed one is retried.
 
-Each attempt is logged and journalled with its reason, each outcome with its method and
+The fencing library's timing rules are applied here (``_fence_due``): startup fencing
+waits ``post_join_delay`` after the cluster formed, and a two-node cluster delays fencing
+of its favoured node. Each attempt is logged and journalled with its reason, each outcome with its method and
 duration (``compose.fence``).
 """
 
@@ -14,15 +16,20 @@ from typing import Any
 
 from hacore.config.model import ClusterConfig
 from hacore.daemon.events import EventLog
+from hacore.fencing import rules
 from hacore.journal import compose
+from hacore.membership.contract import MembershipView
 from hacore.policy import Action, Snapshot, apply
 
 log = logging.getLogger("hacore.daemon")
 
 FENCE_RETRY = 5.0
-#: a fence waits until the membership has not changed for this share of the node-loss
-#: timeout: the sides of a partition notice it a little apart, and a node that briefly
-#: sees a quorate half-view must not fence a node of the real majority
+#: with a provider that cannot say whether its view is agreed (``MembershipView.agreed`` is
+#: None), a fence waits until the membership has not changed for this share of the
+#: node-loss timeout. With one that can, a fence waits exactly until the view is agreed:
+#: the coordinator holds the only lease, every member confirmed the epoch and no node it
+#: reaches is left out, so the node to fence is not part of the real majority
+#: (docs/protocol.md, "Agreed views")
 FENCE_SETTLE = 0.5
 
 
@@ -37,9 +44,14 @@ class Fencer:
     fencing: dict[str, float]
     fence_tasks: set[asyncio.Task[Any]]
     view_changed_at: float
+    view: MembershipView | None
     _pending_fence_logged: set[str]
     clock: Callable[[], float]
     wake: Callable[[], None]
+    #: nodes absent when the cluster formed (startup fencing) and when it formed
+    startup_targets: frozenset[str] = frozenset()
+    formed_at: float = 0.0
+    _delay_logged: set[str]
 
     def _publish(self) -> int:
         raise NotImplementedError
@@ -50,9 +62,10 @@ class Fencer:
         last = self.fencing.get(node)
         if last is not None and (last < 0 or now - last < FENCE_RETRY):
             return False
-        settle = FENCE_SETTLE * self.config.timing.node_loss_timeout
-        if now - self.view_changed_at < settle:
+        if not self._view_settled(now):
             return False  # the membership may still be settling (see FENCE_SETTLE)
+        if not self._fence_due(node, now):
+            return False
         try:
             from hacore.fencing.methods import fence_node
         except ImportError:
@@ -63,11 +76,43 @@ class Fencer:
                           self.node, node)
             return False
         self.events.decision(action)
+        self._delay_logged.discard(node)
         self.fencing[node] = -1.0  # running
         task = asyncio.ensure_future(asyncio.to_thread(fence_node, self.config, node, "reboot"))
         self.fence_tasks.add(task)
         task.add_done_callback(lambda t: self._fenced(action, t))
         return True
+
+    def _fence_due(self, node: str, now: float) -> bool:
+        """The fencing library's timing rules: a node absent when the cluster formed is
+        fenced only after ``post_join_delay`` (it may still be booting: startup fencing);
+        in a two-node cluster the favoured node (more services) is fenced only after
+        ``two_node_fence_delay``, so it wins a fence race with its peer."""
+        assert self.snap is not None
+        if node in self.startup_targets and \
+                not rules.startup_fence_due(self.config, self.formed_at, now):
+            return self._waiting(node, "startup fencing waits post_join_delay for it to join")
+        delay = rules.two_node_fence_delay(self.config, node, rules.services_held(
+            self.snap.services))
+        if delay > 0 and now - self.view_changed_at < delay:
+            return self._waiting(node, f"two-node fence delay of {delay:g} s: {node} holds "
+                                       "more services, so its peer's fence should win")
+        return True
+
+    def _waiting(self, node: str, why: str) -> bool:
+        if node not in self._delay_logged:
+            self._delay_logged.add(node)
+            log.info("fencing %s waits: %s", node, why)
+        return False
+
+    def _view_settled(self, now: float) -> bool:
+        """Whether the membership is settled enough to fence a node missing from it."""
+        view = self.view
+        agreed = getattr(view, "agreed", None)
+        if agreed is not None:
+            return bool(agreed)
+        settle = FENCE_SETTLE * self.config.timing.node_loss_timeout
+        return now - self.view_changed_at >= settle
 
     def _fenced(self, action: Action, task: asyncio.Task[Any]) -> None:
         self.fence_tasks.discard(task)

@@ -10,7 +10,8 @@ What it holds:
 - ``done``: operation ids this node has run, with their outcome, so that a retried message
   never runs an operation twice (bounded: the newest ``MAX_DONE``);
 - ``local``: the services this node believes it runs (what the supervisor stops if the
-  daemon dies, and what a restarted daemon probes first).
+  daemon dies, and what a restarted daemon probes first);
+- ``unstandby_on_join``: the node put itself in standby to leave cleanly (lifted on return).
 """
 
 from __future__ import annotations
@@ -60,10 +61,13 @@ class LocalState:
     cluster: dict[str, Any] = field(default_factory=dict)
     done: dict[str, dict[str, Any]] = field(default_factory=dict)
     local: dict[str, list[str]] = field(default_factory=dict)
+    #: this node put itself in standby to leave cleanly: lift it once it is back
+    unstandby_on_join: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {"format": FORMAT, "cluster_version": self.cluster_version,
-                "cluster": self.cluster, "done": self.done, "local": self.local}
+                "cluster": self.cluster, "done": self.done, "local": self.local,
+                "unstandby_on_join": self.unstandby_on_join}
 
 
 class LocalStore:
@@ -94,6 +98,7 @@ class LocalStore:
             cluster=dict(raw.get("cluster") or {}),
             done=dict(raw.get("done") or {}),
             local={k: list(v) for k, v in (raw.get("local") or {}).items()},
+            unstandby_on_join=bool(raw.get("unstandby_on_join", False)),
         )
 
     def save(self, state: LocalState) -> None:

@@ -1,0 +1,108 @@
+"""The daemon applies the fencing rules: fence ack by hand, startup fencing's wait, the
+two-node fence delay (in-process NodeDaemons with the test fence agent)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from inproc import inproc_cluster, wait_for
+from test_journal import fenced_config, journal_of
+
+from hacore.api.client import ApiError
+from hacore.config import load_config
+from hacore.journal import read_journal
+
+pytestmark = pytest.mark.slow
+
+
+def _edit(tmp_path: Path, old: str, new: str, tail: str = ""):
+    path = tmp_path / "cluster.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new) + tail)
+    return load_config(str(path))
+
+
+def _fence_log(tmp_path: Path) -> list[str]:
+    path = tmp_path / "fence.log"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_fence_ack_lets_recovery_go_on_when_the_fence_device_fails(tmp_path, executor):
+    """n1 crashes and its fence keeps failing: web waits (S3); fence ack of a member is
+    refused (exit 1), fence ack of n1 is journalled and web starts elsewhere."""
+    config = fenced_config(tmp_path, services={"web": ["web-a"]})
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"] and
+                           c.service("web", "n3")["owner"] == "n1", what="web on n1")
+            (tmp_path / "fence.fail").write_text("")
+            await c.crash("n1")
+            await wait_for(lambda: "reboot n1" in _fence_log(tmp_path), what="a fence try")
+            await asyncio.sleep(1.5)
+            assert c.runs("web-a") == ["n1"], "recovered without a fence"
+            with pytest.raises(ApiError, match="n2 is a member") as refused:
+                await c.daemons["n3"].api_node("fence-ack", "n2")
+            assert refused.value.exit_code == 1
+            await c.daemons["n3"].api_node("fence-ack", "n1")
+            await wait_for(lambda: len(c.runs("web-a")) == 2, what="web started elsewhere")
+            assert c.service("web", "n3")["owner"] in ("n2", "n3")
+            assert c.service("web", "n3")["state"] == "started"
+
+    asyncio.run(go())
+    events = list(read_journal(journal_of(tmp_path, "n2")))
+    assert any(e.kind == "admin" and e.fields["command"] == "hacore fence ack n1"
+               for e in events)
+    assert any(e.kind == "fence" and e.fields["subject"] == "n1" and e.fields["ok"]
+               and "manual" in e.fields["method"] for e in events)
+
+
+def test_startup_fencing_waits_post_join_delay_after_formation(tmp_path, executor):
+    """n3 is absent when n1 and n2 form the cluster: it is fenced only post_join_delay
+    (2 s) after the cluster formed, and web starts once it is."""
+    fenced_config(tmp_path, services={"web": ["web-a"]})
+    config = _edit(tmp_path, "post_join_delay = 0.2", "post_join_delay = 2.0")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor, nodes=["n1"]) as c:
+            await asyncio.sleep(2.5)  # n1 alone: not quorate; its own post_join_delay passes
+            await c.boot("n2")
+            coord = c.daemons["n1"].coordinator
+            await wait_for(lambda: coord.formed_at > 0, what="the cluster formed")
+            await asyncio.sleep(max(0.0, coord.formed_at + 1.5 - time.time()))
+            assert "reboot n3" not in _fence_log(tmp_path), "fenced before post_join_delay"
+            assert c.runs("web-a") == []
+            await wait_for(lambda: "reboot n3" in _fence_log(tmp_path), what="n3 fenced")
+            await wait_for(lambda: c.runs("web-a") in (["n1"], ["n2"]), what="web started")
+
+    asyncio.run(go())
+
+
+def test_two_node_fence_race_is_won_by_the_node_running_the_service(tmp_path, executor):
+    """Two nodes split: n1 (running web) fences n2 at once, n2 waits two_node_fence_delay
+    before fencing n1, so n2 is gone before it could; web never leaves n1."""
+    fenced_config(tmp_path, nodes=2, services={"web": ["web-a"]})
+    config = _edit(tmp_path, "post_join_delay = 0.2",
+                   "post_join_delay = 0.2\ntwo_node_fence_delay = 3.0",
+                   "\n[quorum]\ntwo_node = true\n")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"] and
+                           c.service("web", "n2")["owner"] == "n1", what="web on n1")
+            await asyncio.sleep(0.5)
+            cut = time.monotonic()
+            c.bus.partition(["n1"], ["n2"])
+            await wait_for(lambda: _fence_log(tmp_path), what="a fence")
+            await asyncio.sleep(max(0.0, cut + 2.0 - time.monotonic()))
+            assert _fence_log(tmp_path) == ["reboot n2"], "n2 fenced n1 without waiting"
+            await c.crash("n2")  # what the reboot does
+            await asyncio.sleep(3.5)
+            assert "reboot n1" not in _fence_log(tmp_path)
+            assert c.runs("web-a") == ["n1"] and c.service("web", "n1")["owner"] == "n1"
+
+    asyncio.run(go())
