@@ -17,7 +17,7 @@ from hacore.errors import HacoreError, InputError
 log = logging.getLogger("hacore.api")
 
 #: methods that change something (a future HTTPS server asks for more than a read token)
-WRITE_METHODS = frozenset({"service", "node"})
+WRITE_METHODS = frozenset({"service", "node", "config_push"})
 #: the ``node`` method's operations (fence-ack: an operator confirms a manual fence)
 NODE_OPERATIONS = ("standby", "unstandby", "leave", "fence-ack")
 
@@ -41,8 +41,16 @@ class Backend(Protocol):
                          service: str | None = None, after: int = 0) -> dict[str, Any]:
         """This node's journal: ``{"node", "events": [event dicts], "truncated"}``."""
 
+    async def api_cluster_events(self, *, since: float | None, incident: str | None,
+                                 service: str | None, after: dict[str, int]) -> dict[str, Any]:
+        """Every reachable member's journal merged: ``{..., "nodes": {name: "ok"|why}}``."""
+
     def api_why(self, service: str) -> dict[str, Any]:
         """Where a service runs and why, or why not (``hacore why --json``)."""
+
+    async def api_config_push(self, text: str) -> dict[str, Any]:
+        """Validate a cluster.toml text, replicate it; ``{"version": N}`` once a quorum
+        stored it (``hacore config push``)."""
 
 
 def _string(params: dict[str, Any], key: str, required: bool = True) -> str | None:
@@ -62,6 +70,7 @@ class Api:
         self._methods: dict[str, Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]] = {
             "status": self._status, "nodes": self._nodes, "service": self._service,
             "node": self._node, "ping": self._ping, "events": self._events, "why": self._why,
+            "config_push": self._config_push,
             "config_show": self._config_show,
         }
 
@@ -116,6 +125,16 @@ class Api:
         if since is not None and (isinstance(since, bool) or not isinstance(since, (int, float))):
             raise InputError(f"request parameter 'since' must be epoch seconds, got {since!r}")
         after = params.get("after", 0)
+        if params.get("cluster"):  # after: node -> the last seq seen from it
+            after = after or {}
+            if not isinstance(after, dict) or not all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in after.values()):
+                raise InputError("request parameter 'after' must map node names to seqs "
+                                 f"when 'cluster' is true, got {after!r}")
+            return await self.backend.api_cluster_events(
+                since=float(since) if since is not None else None,
+                incident=_string(params, "incident", required=False),
+                service=_string(params, "service", required=False), after=after)
         if isinstance(after, bool) or not isinstance(after, int) or after < 0:
             raise InputError(f"request parameter 'after' must be a seq >= 0, got {after!r}")
         return await self.backend.api_events(
@@ -135,6 +154,11 @@ class Api:
         service = _string(params, "service")
         assert service is not None
         return self.backend.api_why(service)
+
+    async def _config_push(self, params: dict[str, Any]) -> dict[str, Any]:
+        text = _string(params, "text")
+        assert text is not None
+        return await self.backend.api_config_push(text)
 
 
 def error_reply(exc: HacoreError) -> dict[str, Any]:

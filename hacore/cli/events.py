@@ -45,25 +45,37 @@ def _clients(sockets: tuple[str, ...]) -> list[ApiClient]:
     return clients
 
 
-def _api_batch(clients: list[ApiClient], after: dict[str, int],
-               params: dict[str, object]) -> list[Event]:
-    """The events of every daemon after the seq last seen from it, as one timeline."""
+def _api_batch(clients: list[ApiClient], after: dict[str, dict[str, int]],
+               params: dict[str, object], warned: set[str]) -> list[Event]:
+    """The events after the seqs last seen, as one timeline. One daemon is asked for the
+    whole cluster's journal (it asks the other members); several are each asked for their
+    own. A member whose events are missing is named once on stderr."""
     streams = []
     for client in clients:
-        reply = client.call("events", after=after.get(client.path, 0), **params)
+        seen = after.setdefault(client.path, {})
+        if len(clients) == 1:
+            reply = client.call("events", cluster=True, after=seen, **params)
+        else:
+            reply = client.call("events", after=seen.get("", 0), **params)
         got = [event_from_dict(raw) for raw in reply.get("events", [])]
-        if got:
-            after[client.path] = max(e.seq for e in got)
+        for e in got:
+            key = e.node if len(clients) == 1 else ""
+            seen[key] = max(seen.get(key, 0), e.seq)
+        for node, how in sorted((reply.get("nodes") or {}).items()):
+            if how != "ok" and node not in warned:
+                warned.add(node)
+                click.echo(f"note: events of {node} are missing: {how}", err=True)
         streams.append(got)
     return list(merge(streams))
 
 
 def follow_api_events(clients: list[ApiClient], params: dict[str, object],
                       poll: float = FOLLOW_POLL) -> Iterator[list[Event]]:
-    """Like ``follow_events``, through the daemons' API (each node's own journal)."""
-    after: dict[str, int] = {}
+    """Like ``follow_events``, through the daemons' API (the cluster's journal)."""
+    after: dict[str, dict[str, int]] = {}
+    warned: set[str] = set()
     while True:
-        yield _api_batch(clients, after, params)
+        yield _api_batch(clients, after, params, warned)
         time.sleep(poll)
 
 
@@ -112,6 +124,10 @@ def events(journals: tuple[str, ...], sockets: tuple[str, ...], follow: bool,
            as_json: bool) -> None:
     """Show what happened: membership changes, decisions with their reasons, operations,
     fencing, quorum and administrator commands, one line per event, oldest first.
+
+    Through a daemon's socket the timeline is the whole cluster's: the daemon asks every
+    reachable member for its journal (a member it cannot reach is named on stderr). With
+    --journal, the given directories are read.
 
     A fault (a node lost, a service failed) opens an incident; the events of the recovery
     carry its id, and --incident ID prints that story from detection to recovery.

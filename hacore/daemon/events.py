@@ -8,6 +8,7 @@ daemon goes on: the journal tells the story, it never stops the recovery it reco
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from hacore.journal import Event, Journal, compose
@@ -26,6 +27,8 @@ class EventLog:
         self.node = node
         self.directory = directory
         self.journal: Journal | None = None
+        #: called with each event written (alerts, metrics); a failing listener is logged
+        self.listeners: list[Callable[[Event], None]] = []
         if directory is None:
             return
         try:
@@ -39,10 +42,17 @@ class EventLog:
         if self.journal is None:
             return None
         try:
-            return self.journal.append(**draft, incident=incident)
+            event = self.journal.append(**draft, incident=incident)
         except Exception as exc:  # noqa: BLE001 - see the module docstring
             log.error("%s: journal write failed (%s); going on", self.node, exc)
             return None
+        for listener in self.listeners:
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001 - alerts and metrics never stop the daemon
+                log.exception("%s: an event listener failed on event %d; going on",
+                              self.node, event.seq)
+        return event
 
     def incident_of(self, draft: dict[str, Any], incident: str | None = None) -> str | None:
         """``record`` and return the incident id the event was given."""

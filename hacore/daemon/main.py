@@ -18,8 +18,10 @@ log = logging.getLogger("hacore.daemon")
 
 
 def setup_logging(node: str) -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format=f"%(asctime)s {node} %(name)s %(levelname)s: %(message)s")
+    """One line per record; <N> priorities and no timestamps under systemd (logformat)."""
+    from hacore.daemon.logformat import setup_logging as setup
+
+    setup(node)
 
 
 def make_provider(config, node: str, key_file: str):  # type: ignore[no-untyped-def]
@@ -36,15 +38,18 @@ async def run_daemon(config_path: str, node: str, state_dir: str, socket_path: s
     to other nodes, stop what is left, tell the cluster it leaves, and return 0."""
     from hacore.config import load_config
     from hacore.daemon.node import NodeDaemon
+    from hacore.membership.keyfile import load_key
 
     config = load_config(config_path)
     daemon = NodeDaemon(config, node, make_provider(config, node, key_file),
-                        state_dir=state_dir, socket_path=socket_path)
+                        state_dir=state_dir, socket_path=socket_path,
+                        metrics_listen=config.metrics.listen)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     daemon.on_leave = stop.set  # hacore node leave: the same clean departure
+    daemon.use_channel(load_key(key_file))  # node messages over TLS, cluster CA from the key
     await daemon.start()
     await stop.wait()
     log.info("%s is shutting down: moving its services away, stopping what is left, then "

@@ -1,7 +1,8 @@
-"""Daemon messages between nodes, carried by the membership provider's authenticated send.
+"""Daemon messages between nodes, carried by the TLS message channel (hacore.daemon.channel).
 
-Each message is one compact JSON object, zlib-compressed (the built-in provider's datagrams
-hold at most 8 KiB), with ``t`` naming its kind:
+Each message is one compact JSON object, zlib-compressed, with ``t`` naming its kind. Every
+message is idempotent: a copy sent again (the senders resend until answered) never starts
+anything twice:
 
 - ``op`` (coordinator -> node): run an action; ``id`` is unique per coordinator incarnation,
   so a retried message is recognised and never runs twice; ``incident`` (or null) is the
@@ -14,6 +15,14 @@ hold at most 8 KiB), with ``t`` naming its kind:
   every node and acknowledged with its version; a new coordinator asks for it;
 - ``leaving`` (node -> every member): this incarnation stopped every service it ran and is
   leaving; the survivors do not fence it for that departure;
+- ``config`` / ``config-ack`` / ``config-offer`` / ``config-push`` / ``config-pushed``:
+  configuration distribution (``hacore.daemon.configsync``): a pushed configuration sent by
+  the coordinator and acknowledged once stored, a node's config_version offered to the
+  members (the newest wins), a push forwarded to the coordinator and its answer;
+- ``config`` / ``config-ack`` / ``config-offer`` / ``config-push`` / ``config-pushed``:
+  configuration distribution (``hacore.daemon.configsync``): a pushed configuration sent by
+  the coordinator and acknowledged once stored, a node's config_version offered to the
+  members (the newest wins), a push forwarded to the coordinator and its answer;
 - ``journal-req`` / ``journal-part``: one page of a member's event journal, asked by a node
   that shows the cluster-wide timeline (``hacore.daemon.journal_requests``).
 """
@@ -25,7 +34,12 @@ import zlib
 from typing import Any
 
 KINDS = frozenset({"op", "result", "status", "admin", "admin-reply", "state", "state-ack",
-                   "state-req", "leaving", "journal-req", "journal-part"})
+                   "state-req", "leaving", "config", "config-ack", "config-offer",
+                   "config-push", "config-pushed", "config", "config-ack", "config-offer",
+                   "config-push", "config-pushed", "journal-req", "journal-part"})
+
+#: the most a message may inflate to (a pushed configuration is at most 4 MiB of text)
+MAX_DECODED = 64 * 1024 * 1024
 
 
 class BadMessage(ValueError):
@@ -42,7 +56,11 @@ def encode(kind: str, body: dict[str, Any]) -> bytes:
 def decode(payload: bytes) -> dict[str, Any]:
     """The message dict; raises BadMessage for anything else."""
     try:
-        raw = json.loads(zlib.decompress(payload, bufsize=1 << 16))
+        inflate = zlib.decompressobj()
+        text = inflate.decompress(payload, MAX_DECODED)
+        if inflate.unconsumed_tail:
+            raise BadMessage(f"not a daemon message: larger than {MAX_DECODED} bytes")
+        raw = json.loads(text)
     except (zlib.error, ValueError) as exc:
         raise BadMessage(f"not a daemon message: {exc}") from None
     if not isinstance(raw, dict) or raw.get("t") not in KINDS:

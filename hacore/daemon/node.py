@@ -15,22 +15,30 @@ import os
 import time
 from typing import Any
 
+from hacore import __version__
 from hacore.api.client import ApiError
 from hacore.api.handlers import Api
 from hacore.api.server import UnixApiServer
 from hacore.config.model import ClusterConfig
+from hacore.daemon.alerting import DaemonAlerts
 from hacore.daemon.backend import ApiBackend
+from hacore.daemon.channel import MessageChannel, node_addresses
+from hacore.daemon.configsync import KINDS as CONFIG_KINDS
+from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
 from hacore.daemon.departure import drain_before_leaving, unstandby_after_return
 from hacore.daemon.events import EventLog
+from hacore.daemon.journal_requests import JournalRequests
 from hacore.daemon.local import LocalNode
 from hacore.daemon.messages import BadMessage, decode, encode
+from hacore.daemon.metrics_http import MetricsServer, update_gauges
 from hacore.daemon.runner import ServiceRunner
 from hacore.daemon.store import LocalStore
 from hacore.errors import HacoreError, InputError, OperationFailed
 from hacore.executor.forkserver import ForkServer
 from hacore.journal import compose
 from hacore.membership.contract import MembershipEvent, MembershipProvider, Message
+from hacore.observability import ClusterMetrics
 from hacore.policy import AdminRequest
 
 log = logging.getLogger("hacore.daemon")
@@ -47,11 +55,13 @@ class NodeDaemon(ApiBackend):
     def __init__(self, config: ClusterConfig, node: str, provider: MembershipProvider, *,
                  state_dir: str, socket_path: str | None = None,
                  executor: ForkServer | None = None, env: dict[str, str] | None = None,
-                 tick: float = TICK, probe_interval: float = PROBE_INTERVAL) -> None:
+                 tick: float = TICK, probe_interval: float = PROBE_INTERVAL,
+                 metrics_listen: str | None = None) -> None:
         if config.node(node) is None:
             names = ", ".join(n.name for n in config.nodes)
             raise InputError(f"--node {node!r} is not a node of cluster {config.name!r} "
                              f"(nodes: {names})")
+        config = newest_config(config, state_dir)  # a pushed newer one stored here wins
         self.config = config
         self.node = node
         self.provider = provider
@@ -72,6 +82,11 @@ class NodeDaemon(ApiBackend):
         self.coordinator.wake = self._wake
         self.events = EventLog(os.path.join(state_dir, "journal"), node)
         self.coordinator.events = self.events
+        self.metrics = ClusterMetrics(node, __version__)
+        self.alerts = DaemonAlerts(config, self.events, self.metrics)
+        self.metrics_listen = metrics_listen  # "HOST:PORT" of /metrics; None: not served
+        self.metrics_server: MetricsServer | None = None
+        self.journal_requests = JournalRequests(self)
         self.members_changed_at = time.time()
         self._members: frozenset[str] = frozenset()
         self.local: LocalNode | None = None
@@ -85,6 +100,8 @@ class NodeDaemon(ApiBackend):
         self._unsubscribe: list[Any] = []
         self._last_report = 0.0
         self._last_retry = 0.0
+        self.channel: MessageChannel | None = None  # None: messages ride the provider
+        self.configsync = ConfigSync(self)
         self._returning: asyncio.Task[None] | None = None
 
     def _incarnation(self) -> int:
@@ -100,16 +117,21 @@ class NodeDaemon(ApiBackend):
                                may_start=self.provider.holds_fresh_lease, env=self.env)
         self.local = LocalNode(self.config, self.node, runner, self.store, self.state,
                                self.send, self.provider.view, self.events)
+        self.alerts.start()
         await self.local.probe_all()
         self._unsubscribe.append(self.provider.on_event(self._on_event))
         self._unsubscribe.append(self.provider.on_message(self._on_message))
+        if self.channel is not None:
+            await self.channel.start()
         await self.provider.start()
+        self._tasks.append(asyncio.ensure_future(self.configsync.run()))
         if self.socket_path:
             self.server = UnixApiServer(self.socket_path, self.api)
             await self.server.start()
         if self.config.web is not None:  # imported only then (memory)
             from hacore.web import start_web
             self.web = await start_web(self.api, self.config, self.node)
+        await self._start_metrics()
         self._tasks.append(asyncio.ensure_future(self._loop()))
         log.info("%s started (cluster %s, config version %d, state in %s)", self.node,
                  self.config.name, self.config.config_version, self.state_dir)
@@ -138,6 +160,8 @@ class NodeDaemon(ApiBackend):
             self.web = None
         if self.server is not None:
             await self.server.close()
+        if self.metrics_server is not None:
+            await self.metrics_server.close()
         if self.local is not None:
             if stop_services:
                 await self.local.stop_everything()
@@ -146,10 +170,13 @@ class NodeDaemon(ApiBackend):
             self.local.runner.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        if self.channel is not None:
+            await self.channel.stop()
         await self.provider.stop()
         if self._own_executor and self.executor is not None:
             await asyncio.to_thread(self.executor.stop)
             self.executor = None
+        await self.alerts.stop()
         self.events.close()
 
     async def _say_leaving(self) -> None:
@@ -211,6 +238,34 @@ class NodeDaemon(ApiBackend):
                     and (self._returning is None or self._returning.done()):
                 self._returning = asyncio.ensure_future(unstandby_after_return(self))
 
+    async def _start_metrics(self) -> None:
+        """Serve /metrics on ``metrics_listen``; a port that cannot be bound is logged, and
+        the daemon runs on without metrics (they never stop the services)."""
+        if not self.metrics_listen:
+            return
+        server = MetricsServer(self.metrics_listen, self.metrics_page)
+        try:
+            await server.start()
+        except OSError as exc:
+            log.error("%s: cannot serve metrics on %s: %s; running without /metrics",
+                      self.node, self.metrics_listen, exc.strerror or exc)
+            return
+        self.metrics_server = server
+        log.info("%s serves Prometheus metrics at http://%s:%d/metrics", self.node,
+                 *server.address)
+
+    async def api_cluster_events(self, *, since: float | None, incident: str | None,
+                                 service: str | None, after: dict[str, int]) -> dict[str, Any]:
+        """The journal of every reachable member, merged (``hacore events``)."""
+        return await self.journal_requests.cluster_events(since=since, incident=incident,
+                                                          service=service, after=after)
+
+    def metrics_page(self) -> str:
+        """The /metrics text, with the gauges read from the current view and state."""
+        update_gauges(self.metrics, self.config, self.provider.view(), self.cluster_snapshot(),
+                      self.local.active if self.local is not None else ())
+        return self.metrics.exposition()
+
     # -- membership -----------------------------------------------------------------------
 
     def _on_event(self, event: MembershipEvent) -> None:
@@ -244,23 +299,69 @@ class NodeDaemon(ApiBackend):
 
     # -- messages -------------------------------------------------------------------------
 
+    def use_channel(self, key: bytes, listen: list[tuple[str, int]] | None = None,
+                    peers: dict[str, list[tuple[str, int]]] | None = None) -> None:
+        """Carry daemon messages over TLS (hacore.daemon.channel) with the cluster CA from
+        ``key``, listening on this node's addresses at [cluster] message_port unless
+        ``listen``/``peers`` say otherwise (tests on loopback). Call before ``start``."""
+        from hacore.tls import cluster_ca
+
+        port = self.config.message_port
+        me = self.config.node(self.node)
+        assert me is not None
+
+        def incarnation_of(name: str) -> int:
+            member = self.provider.view().member(name)
+            return member.incarnation if member is not None else 0
+
+        self.channel = MessageChannel(
+            self.node, cluster_ca(key), listen or node_addresses(me.addresses, port),
+            peers or {n.name: node_addresses(n.addresses, port) for n in self.config.nodes},
+            self._on_message, incarnation=lambda: incarnation_of(self.node),
+            peer_incarnation=incarnation_of)
+
     def send(self, node: str, kind: str, body: dict[str, Any]) -> None:
-        """Send a daemon message; to this node itself it is delivered locally."""
+        """Send a daemon message (over the TLS channel when there is one; idempotent and
+        resent by the caller until answered); to this node itself it is delivered locally."""
         payload = encode(kind, body)
         if node == self.node:
             msg = Message(self.node, 0, payload)
             asyncio.get_running_loop().call_soon(self._on_message, msg)
             return
         try:
-            self.provider.send(node, payload)
-        except Exception as exc:  # noqa: BLE001 - best effort, like a datagram; retried
+            if self.channel is not None:
+                self.channel.send(node, payload)
+            else:
+                self.provider.send(node, payload)
+        except Exception as exc:  # noqa: BLE001 - best effort; the caller resends
             log.warning("could not send %s to %s: %s", kind, node, exc)
 
+    def apply_config(self, config: ClusterConfig) -> None:
+        """Run with a newer configuration (configsync): the policy engine acts on it from
+        its next cycle; services that did not change are left alone."""
+        self.config = config
+        self.coordinator.config = config
+        if self.local is not None:
+            self.local.config = config
+            self.local.runner.replace_config(config)
+
     def _on_message(self, msg: Message) -> None:
+        if msg.sender != self.node:  # only the current incarnation of a member is heard
+            member = self.provider.view().member(msg.sender)
+            if member is None or member.incarnation != msg.incarnation:
+                log.debug("dropped a message from %s (incarnation %d): not a member",
+                          msg.sender, msg.incarnation)
+                return
         try:
             body = decode(msg.payload)
         except BadMessage as exc:
             log.warning("dropped a message from %s: %s", msg.sender, exc)
+            return
+        if body.get("t") in CONFIG_KINDS:
+            try:
+                self.configsync.on_message(msg.sender, str(body["t"]), body)
+            except Exception:
+                log.exception("handling %s from %s failed; going on", body["t"], msg.sender)
             return
         if body.get("t") == "leaving":  # the provider's incarnation, not the payload's
             if int(body.get("incarnation", -1)) == msg.incarnation:
@@ -294,6 +395,8 @@ class NodeDaemon(ApiBackend):
             elif sender == self.provider.view().coordinator:
                 self._store_cluster(version, state)
                 self.send(sender, "state-ack", {"version": version})
+        elif kind in ("journal-req", "journal-part"):
+            self.journal_requests.on_message(sender, kind, body)
         elif kind == "admin":
             asyncio.ensure_future(self._serve_admin(sender, body))
         elif kind == "admin-reply":

@@ -2,13 +2,13 @@
 
 The daemon makes one ``ClusterMetrics``, calls ``record_event`` for each journal event it
 writes (counters and histograms follow from the events), ``set_membership`` on each view
-change and ``set_services`` after each decision cycle (gauges), and serves
+change and ``set_services`` after each decision cycle and ``set_local`` (gauges), and serves
 ``exposition()``. The names are part of the product: see docs/operations.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from hacore.journal.event import Event
 from hacore.observability.metrics import Registry
@@ -36,6 +36,9 @@ class ClusterMetrics:
         self.instances = r.gauge("hacore_service_active_instances", "Nodes where the service "
                                  "is active; more than 1 is a one-owner violation (S1): alert "
                                  "on it.", ("service",))
+        self.local = r.gauge("hacore_service_active_local", "1 when the service is active on "
+                             "this node; summed over nodes, more than 1 is a one-owner "
+                             "violation seen from the nodes themselves.", ("service",))
         self.state = r.gauge("hacore_service_state", "1 for the service's current state.",
                              ("service", "state"))
         self.failovers = r.counter("hacore_failovers_total", "Services started on another "
@@ -106,6 +109,13 @@ class ClusterMetrics:
             for s in STATES:
                 self.state.set(1 if s == state else 0, service=service, state=s)
         self.services_active.set(sum(1 for st, _ in states.values() if st == "started"))
+
+    def set_local(self, services: Iterable[str], active: Iterable[str]) -> None:
+        """1 for each configured service active on this node, 0 for the others."""
+        here = set(active)
+        self.local.clear()
+        for service in services:
+            self.local.set(1 if service in here else 0, service=service)
 
     def record_alert(self, hook: str, result: str, count: int = 1) -> None:
         """Count alert deliveries (``result``: delivered, failed, dropped)."""
