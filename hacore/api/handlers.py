@@ -48,9 +48,9 @@ class Backend(Protocol):
     def api_why(self, service: str) -> dict[str, Any]:
         """Where a service runs and why, or why not (``hacore why --json``)."""
 
-    async def api_config_push(self, text: str) -> dict[str, Any]:
-        """Validate a cluster.toml text, replicate it; ``{"version": N}`` once a quorum
-        stored it (``hacore config push``)."""
+    async def api_config_push(self, text: str, filename: str = "<pushed>") -> dict[str, Any]:
+        """Validate a cluster.toml text (problems name ``filename``), replicate it;
+        ``{"version": N}`` once a quorum stored it (``hacore config push``)."""
 
 
 def _string(params: dict[str, Any], key: str, required: bool = True) -> str | None:
@@ -157,8 +157,9 @@ class Api:
 
     async def _config_push(self, params: dict[str, Any]) -> dict[str, Any]:
         text = _string(params, "text")
+        filename = _string(params, "filename", required=False) or "<pushed>"
         assert text is not None
-        return await self.backend.api_config_push(text)
+        return await self.backend.api_config_push(text, filename)
 
 
 def error_reply(exc: HacoreError) -> dict[str, Any]:

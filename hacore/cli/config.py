@@ -106,3 +106,40 @@ def import_(cluster_conf: str, output: str, force: bool) -> None:
                    err=True)
         sys.exit(2)
     click.echo(f"{output}: written from {cluster_conf} ({report.summary})")
+
+
+@config.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--socket", "socket_path", default=None, metavar="PATH",
+              help="The daemon's control socket (default: $HACORE_SOCKET, else "
+                   "/run/hacore/hacore.sock).")
+@click.option("--timeout", default=70.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for a quorum of nodes to store it.")
+@handled
+def push(file: str, socket_path: str | None, timeout: float) -> None:
+    """Send FILE to every node of the running cluster and make it the configuration.
+
+    FILE is validated first (every problem with file, line and key; exit 2); its
+    config_version must be greater than the running one. The command returns once a quorum
+    of nodes stored it durably; the others get it when they are members again. Services
+    that did not change keep running; new ones are started by the policy, removed ones
+    stopped. Nodes, quorum and the message port cannot change this way.
+
+    Example: hacore config push /etc/hacore/cluster.toml
+    """
+    from hacore.api.client import ApiClient
+    from hacore.config import check_config
+    from hacore.config.loader import read_text
+
+    result = check_config(file, agents="installed", fence_agents="installed")
+    for problem in result.problems:
+        click.echo(str(problem), err=True)
+    if result.config is None:
+        count = len(result.errors)
+        click.echo(f"{file}: invalid ({count} error{'s' if count != 1 else ''}); nothing "
+                   "was pushed", err=True)
+        sys.exit(2)
+    client = ApiClient(socket_path, timeout=timeout + 10.0)
+    reply = client.call("config_push", text=read_text(file), filename=file)
+    click.echo(f"configuration version {reply['version']} from {file} is stored on a quorum "
+               "of nodes and applied")

@@ -44,9 +44,9 @@ class ApiBackend:
     async def _forward(self, body: dict[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
-    async def api_config_push(self, text: str) -> dict[str, Any]:
+    async def api_config_push(self, text: str, filename: str = "<pushed>") -> dict[str, Any]:
         """``hacore config push``: ``{"version": N}`` once a quorum stored it (configsync)."""
-        return await self.configsync.push(text)  # type: ignore[attr-defined]
+        return await self.configsync.push(text, filename)  # type: ignore[attr-defined]
 
     def cluster_snapshot(self) -> Snapshot | None:
         """The freshest cluster state this node knows (live on the coordinator)."""

@@ -179,15 +179,16 @@ class ConfigSync:
 
     # -- the push -------------------------------------------------------------------------
 
-    async def push(self, text: str) -> dict[str, Any]:
-        """API ``config_push``: returns ``{"version": N}`` once a quorum stored it."""
-        new = self.check(text)
+    async def push(self, text: str, filename: str = "<pushed>") -> dict[str, Any]:
+        """API ``config_push``: returns ``{"version": N}`` once a quorum stored it.
+        Problems in ``text`` name ``filename``."""
+        new = self.check(text, filename)
         view = self.daemon.provider.view()
         if not view.quorate or view.coordinator is None:
             raise OperationFailed(f"this partition ({self.daemon.node}) is not quorate: a "
                                   "configuration push requires quorum")
         if view.coordinator == self.daemon.node:
-            return await self.replicate(text, new)
+            return await self.replicate(text, new, filename)
         req_id = f"{self.daemon.node}.{time.time_ns()}.{next(self._ids)}"
         waiter = asyncio.get_running_loop().create_future()
         self._waiters[req_id] = waiter
@@ -199,7 +200,8 @@ class ConfigSync:
                                           f"within {PUSH_TIMEOUT:.0f} s")
                 target = self.daemon.provider.view().coordinator
                 if target is not None:
-                    self.daemon.send(target, "config-push", {"id": req_id, "text": text})
+                    self.daemon.send(target, "config-push", {"id": req_id, "text": text,
+                                                             "filename": filename})
                 try:
                     await asyncio.wait_for(asyncio.shield(waiter), 2.0)
                 except TimeoutError:
@@ -212,10 +214,11 @@ class ConfigSync:
             raise error(str(reply.get("message")))
         return {"version": int(reply["version"])}
 
-    async def replicate(self, text: str, new: ClusterConfig) -> dict[str, Any]:
+    async def replicate(self, text: str, new: ClusterConfig, filename: str = "<pushed>"
+                        ) -> dict[str, Any]:
         """On the coordinator: store, apply, send to every member; return at quorum."""
         async with self._push_lock:
-            new = self.check(text)  # again: another push may have won meanwhile
+            new = self.check(text, filename)  # again: another push may have won meanwhile
             version = new.config_version
             self.store_and_apply(text, new)
             acked = self._acks.setdefault(version, set())
@@ -246,8 +249,9 @@ class ConfigSync:
         try:
             if self.daemon.provider.view().coordinator != self.daemon.node:
                 raise OperationFailed("the node asked is no longer the coordinator; retry")
-            text = str(body.get("text", ""))
-            reply = {"ok": True, **await self.replicate(text, self.check(text))}
+            text, filename = str(body.get("text", "")), str(body.get("filename", "<pushed>"))
+            reply = {"ok": True,
+                     **await self.replicate(text, self.check(text, filename), filename)}
         except HacoreError as exc:
             reply = {"ok": False, "message": str(exc), "exit_code": exc.exit_code}
         finally:
