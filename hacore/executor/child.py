@@ -63,12 +63,8 @@ def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str
                ctx: OperationContext, result_fd: int) -> None:
     """Call one method of a native agent and write its Result as JSON to ``result_fd``."""
     gc.disable()  # a short-lived child: collecting would only copy pages shared with the parent
-    _bind_std_streams()
-    try:
-        result = _call(cls, action, raw, instance, ctx)
-    except BaseException as exc:  # noqa: BLE001 - anything an agent raises is a failed operation
-        traceback.print_exc()
-        result = Result(OCF.ERR_GENERIC, f"agent {cls.name} raised {type(exc).__name__}: {exc}")
+    bind_std_streams()
+    result = native_result(cls, action, raw, instance, ctx)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -77,7 +73,17 @@ def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str
         os._exit(0)
 
 
-def _bind_std_streams() -> None:
+def native_result(cls: type[Agent], action: str, raw: dict[str, str], instance: str,
+                  ctx: OperationContext) -> Result:
+    """One method of a native agent, anything it raises turned into a failed Result."""
+    try:
+        return _call(cls, action, raw, instance, ctx)
+    except BaseException as exc:  # noqa: BLE001 - anything an agent raises is a failed operation
+        traceback.print_exc()
+        return Result(OCF.ERR_GENERIC, f"agent {cls.name} raised {type(exc).__name__}: {exc}")
+
+
+def bind_std_streams() -> None:
     """Make sys.stdout/sys.stderr write to fds 1 and 2 (the pipes), whatever they were."""
     for name, fd in (("stdout", 1), ("stderr", 2)):
         stream = getattr(sys, name)

@@ -29,6 +29,7 @@ class ForkServerLoop:
 
     def __init__(self, sock: socket.socket, plugins: list[str] | None = None) -> None:
         from hacore.executor import cgroup_tree
+        from hacore.executor.worker import WorkerPool
 
         self.sock = sock
         self.plugins = plugins or []
@@ -37,6 +38,7 @@ class ForkServerLoop:
         self.running: dict[int, object] = {}  # fd -> RunningOperation
         self.ops: dict[str, tuple[int, object]] = {}  # instance -> (request id, op)
         self.waiting: dict[str, deque[tuple[int, OperationRequest]]] = {}
+        self.workers = WorkerPool(self.tree)  # native monitors of agents that opted in
 
     def serve(self) -> None:
         from hacore.agent.registry import installed_agents
@@ -51,6 +53,7 @@ class ForkServerLoop:
             for fd, _ in self.poller.poll(timeout_ms):
                 if fd == self.sock.fileno():
                     if not self._on_request():
+                        self.workers.close()
                         return
                 else:
                     self._on_fd(fd)
@@ -83,7 +86,7 @@ class ForkServerLoop:
             request_id, request = queue.popleft()
             try:
                 handle = resolve(request.agent, request.agent_class)
-                op = RunningOperation(request, handle, self.tree)
+                op = self.workers.operation(request, handle) or RunningOperation(request, handle, self.tree)
                 op.start()
             except HacoreError as exc:
                 self._reply(request_id, OperationResult(request.action, OCF.ERR_INSTALLED, str(exc)))
@@ -103,10 +106,10 @@ class ForkServerLoop:
         op = self.running.get(fd)
         if op is None:
             return
-        if fd == op.pidfd:  # type: ignore[attr-defined]
-            if op.reap():  # type: ignore[attr-defined]
-                self._complete(op, timed_out=False)
-        elif not op.on_readable(fd):  # type: ignore[attr-defined]
+        state = op.on_event(fd)  # type: ignore[attr-defined]
+        if state == "done":
+            self._complete(op, timed_out=False)
+        elif state == "closed":
             self.poller.unregister(fd)
             del self.running[fd]
 
@@ -123,6 +126,7 @@ class ForkServerLoop:
         instance = op.request.instance
         request_id, _ = self.ops.pop(instance)
         result = op.finish(timed_out=timed_out)
+        self.workers.forget_dead()
         self._reply(request_id, result)
         self._start_next(instance)
 

@@ -201,20 +201,14 @@ class RunningOperation:
         return victims
 
     def _describe_tree(self) -> list[str]:
-        import psutil
+        return describe_processes(self.group, self.pid)
 
-        pids = cgroups.read_pids(self.group) if self.group is not None else []
-        if not pids:
-            pids = [self.pid] + [c.pid for c in _children(self.pid)]
-        out = []
-        for pid in pids:
-            try:
-                proc = psutil.Process(pid)
-                wchan = Path(f"/proc/{pid}/wchan").read_text().strip() or "-"
-                out.append(f"{pid} {' '.join(proc.cmdline())[:120] or proc.name()} (waiting in {wchan})")
-            except (psutil.Error, OSError):
-                continue
-        return out
+    def on_event(self, fd: int) -> str:
+        """React to a readable descriptor: "done" once the child has ended, "closed" when a
+        pipe is at its end (stop watching it), else "open"."""
+        if fd == self.pidfd:
+            return "done" if self.reap() else "open"
+        return "open" if self.on_readable(fd) else "closed"
 
     def finish(self, timed_out: bool = False) -> OperationResult:
         """Build the result; call once the child has ended or the deadline passed."""
@@ -274,6 +268,25 @@ class RunningOperation:
             status = self.exit_status
             how = f"was killed by signal {-status}" if status is not None and status < 0 else "ended without a result"
             return OCF.ERR_GENERIC, f"{request.action} of native agent {request.agent} {how}"
+
+
+def describe_processes(group: Path | None, pid: int) -> list[str]:
+    """Each process of an operation (its cgroup, else the tree under ``pid``): pid, command
+    line and the kernel function it waits in, to explain a hang."""
+    import psutil
+
+    pids = cgroups.read_pids(group) if group is not None else []
+    if not pids:
+        pids = [pid] + [c.pid for c in _children(pid)]
+    out = []
+    for each in pids:
+        try:
+            proc = psutil.Process(each)
+            wchan = Path(f"/proc/{each}/wchan").read_text().strip() or "-"
+            out.append(f"{each} {' '.join(proc.cmdline())[:120] or proc.name()} (waiting in {wchan})")
+        except (psutil.Error, OSError):
+            continue
+    return out
 
 
 def _children(pid: int) -> list:
