@@ -24,7 +24,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@:-]*$")
 _HOST_RE = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                       r"(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 
-NODE_KEYS = ("name", "id", "addresses", "votes", "fence")
+NODE_KEYS = ("name", "id", "addresses", "votes", "fence", "watchdog")
 QUORUM_KEYS = ("expected_votes", "two_node", "wait_for_all", "last_man_standing",
                "no_quorum_policy", "accept_split_brain")
 TIMING_KEYS = ("node_loss_timeout", "heartbeat_interval", "fence_timeout", "self_stop_margin",
@@ -133,7 +133,12 @@ def read_nodes(f: Findings, data: dict[str, Any]) -> tuple[Node, ...]:
                         "nor a host name")
         votes = t.integer("votes", 1, minimum=0)
         fence = read_fence_methods(f, t.raw("fence"), path + ("fence",)) if t.has("fence") else ()
-        nodes.append(Node(name or "", node_id or 0, tuple(addresses), votes, fence))
+        watchdog = t.string("watchdog", None)
+        if watchdog is not None and not watchdog.startswith("/"):
+            f.error(path + ("watchdog",), f"watchdog = {watchdog!r} is not valid; use an "
+                    "absolute device path such as \"/dev/watchdog\"")
+            watchdog = None
+        nodes.append(Node(name or "", node_id or 0, tuple(addresses), votes, fence, watchdog))
     return tuple(nodes)
 
 

@@ -65,6 +65,7 @@ def config_to_dict(cfg: ClusterConfig, mask: bool = True) -> dict[str, Any]:
             "fence": [{"method": m.name, "devices": [
                 {"device": d.device, "params": _params(d.params, mask)} for d in m.devices]}
                 for m in n.fence],
+            "watchdog": n.watchdog,
         } for n in cfg.nodes],
         "quorum": quorum,
         "timing": asdict(cfg.timing),
@@ -210,6 +211,8 @@ def config_to_toml(cfg: ClusterConfig, minimal: bool = True, header: str = "") -
             node["fence"] = [{"method": m.name, "devices": [
                 {"device": d.device, **d.params} if d.params else d.device
                 for d in m.devices]} for m in n.fence]
+        if n.watchdog:
+            node["watchdog"] = n.watchdog
         _table(lines, "[[nodes]]", node)
     quorum = asdict(cfg.quorum)
     qdefaults = asdict(Quorum(sum(n.votes for n in cfg.nodes) or 1,

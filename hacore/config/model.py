@@ -38,6 +38,8 @@ class Node:
     addresses: tuple[str, ...]
     votes: int = 1
     fence: tuple[FenceMethod, ...] = ()
+    #: the watchdog device the node's supervisor arms and feeds while it is healthy
+    watchdog: str | None = None
 
 
 @dataclass(frozen=True)

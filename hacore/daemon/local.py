@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,8 @@ from hacore.config.model import ClusterConfig
 from hacore.daemon.events import EventLog
 from hacore.daemon.runner import ServiceRunner, StepOutcome
 from hacore.daemon.store import LocalState, LocalStore
-from hacore.executor.operation import OperationResult
+from hacore.daemon.watchdog import AliveSignal, node_healthy
+from hacore.executor.operation import KILL_WAIT, OperationResult
 from hacore.membership.contract import MembershipView
 from hacore.policy import ServiceStatus, Snapshot, no_quorum_actions
 
@@ -53,6 +55,8 @@ class LocalNode:
         self._locks: dict[str, asyncio.Lock] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._stopping: set[str] = set()
+        self.quorum_lost_at: float | None = None  # monotonic, while out of quorum
+        self.alive = AliveSignal.from_env()  # the beat the supervisor's watchdog feeder reads
         runner.on_failure = self.on_monitor_failure
 
     def _lock(self, service: str) -> asyncio.Lock:
@@ -216,8 +220,18 @@ class LocalNode:
     # -- S2: the no-quorum rule -----------------------------------------------------------
 
     def enforce_no_quorum(self) -> None:
-        """Run the no-quorum rule when this node is out of quorum (or stalled)."""
+        """Run the no-quorum rule when this node is out of quorum (or stalled); tell the
+        supervisor whether the node is healthy (its watchdog is fed only then)."""
         view = self.view()
+        now = time.monotonic()
+        if view.quorate:
+            self.quorum_lost_at = None
+        elif self.quorum_lost_at is None:
+            self.quorum_lost_at = now
+        self.alive.beat(node_healthy(
+            quorate=view.quorate, stalled=self.stalled, holds=bool(self.active),
+            quorum_lost_at=self.quorum_lost_at, self_stop_budget=self.self_stop_budget(),
+            now=now))
         if (view.quorate and not self.stalled) or not self.active:
             return
         services = {name: ServiceStatus(state="started", owner=self.node,
@@ -237,6 +251,16 @@ class LocalNode:
                 self._stopping.add(name)
                 log.warning("%s (%s)", action.reason, why)
                 asyncio.ensure_future(self._stop_alone(name, list(action.resources)))
+
+    def self_stop_budget(self) -> float:
+        """The time the stops of what runs here may take (with kill escalation): after it
+        without quorum, a node still holding a service is not healthy (watchdog)."""
+        total = 0.0
+        for name in self.active:
+            svc = self.config.service(name)
+            if svc is not None:
+                total += svc.stop_budget + KILL_WAIT * len(svc.walk())
+        return total
 
     async def _stop_alone(self, service: str, resources: list[str]) -> None:
         try:

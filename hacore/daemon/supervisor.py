@@ -17,6 +17,10 @@ import signal
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hacore.daemon.watchdog import WatchdogFeeder
 
 log = logging.getLogger("hacore.supervisor")
 
@@ -68,11 +72,40 @@ def stop_node_resources(config_path: str, node: str, state_dir: str,
     return ok
 
 
+def watchdog_feeder(config_path: str, node: str) -> WatchdogFeeder | None:
+    """The feeder of the node's watchdog (``[[nodes]] watchdog``), or None when none is set.
+
+    Reads the TOML itself (no config import in the supervisor); the daemon checks the file."""
+    import tomllib
+
+    from hacore.config.model import Timing
+    from hacore.daemon.watchdog import WatchdogFeeder
+
+    try:
+        with open(config_path, "rb") as fh:
+            raw = tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError):
+        return None  # the daemon reports the bad file and exits 2
+    entry = next((n for n in raw.get("nodes", []) if isinstance(n, dict)
+                  and n.get("name") == node), {})
+    device = entry.get("watchdog")
+    if not isinstance(device, str) or not device:
+        return None
+    timing = raw.get("timing", {}) if isinstance(raw.get("timing"), dict) else {}
+    loss = timing.get("node_loss_timeout", Timing.node_loss_timeout)
+    hang = max(1.0, float(loss) if isinstance(loss, (int, float)) else 1.0)
+    return WatchdogFeeder(device, hang_timeout=hang)
+
+
 def supervise(daemon_argv: list[str], config_path: str, node: str, state_dir: str,
               max_restarts: int | None = None, env: dict[str, str] | None = None) -> int:
     """Run the daemon; restart it after a death, stopping this node's resources first.
 
-    ``env``: the extra environment the daemon gives agent operations (the same here)."""
+    ``env``: the extra environment the daemon gives agent operations (the same here).
+    With a watchdog configured for the node (``hacore.daemon.watchdog``), it is armed here,
+    fed while the daemon says the node is healthy, and disarmed (magic close) only when the
+    daemon exits cleanly or nothing is left running; a dead daemon whose resources cannot
+    all be stopped is not restarted: the watchdog resets the node."""
     child: subprocess.Popen[bytes] | None = None
     stopping = False
 
@@ -84,28 +117,57 @@ def supervise(daemon_argv: list[str], config_path: str, node: str, state_dir: st
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
+    feeder = watchdog_feeder(config_path, node)
+    child_env: dict[str, str] | None = None
+    pass_fds: tuple[int, ...] = ()
+    if feeder is not None:
+        from hacore.daemon.watchdog import ALIVE_FD_ENV
+
+        feeder.arm()
+        child_env = {**os.environ, ALIVE_FD_ENV: str(feeder.write_fd)}
+        pass_fds = (feeder.write_fd,)
+    disarm = False
     backoff = 1.0
     restarts = 0
-    while True:
-        started = time.monotonic()
-        child = subprocess.Popen(daemon_argv)
-        code = child.wait()
-        if stopping or code in (CLEAN_EXIT, CONFIG_ERROR):
-            return code
-        how = f"signal {-code}" if code < 0 else f"exit status {code}"
-        log.error("supervisor: the daemon of %s died (%s); stopping this node's resources, "
-                  "addresses first, before starting it again", node, how)
-        clean = stop_node_resources(config_path, node, state_dir, env)
-        if not clean:
-            log.error("supervisor: some stops failed; the daemon restarts anyway and the "
-                      "cluster will see them (S4)")
-        restarts += 1
-        if max_restarts is not None and restarts > max_restarts:
-            return 1
-        if time.monotonic() - started > 60:
-            backoff = 1.0
-        time.sleep(backoff)
-        backoff = min(backoff * 2, MAX_BACKOFF)
+    try:
+        while True:
+            started = time.monotonic()
+            if feeder is not None:
+                feeder.daemon_starting()
+            child = subprocess.Popen(daemon_argv, env=child_env, pass_fds=pass_fds)
+            code = child.wait()
+            if code in (CLEAN_EXIT, CONFIG_ERROR):
+                disarm = True
+                return code
+            if stopping:
+                if feeder is not None:  # died while stopping: disarm only once all stopped
+                    disarm = stop_node_resources(config_path, node, state_dir, env)
+                return code
+            how = f"signal {-code}" if code < 0 else f"exit status {code}"
+            log.error("supervisor: the daemon of %s died (%s); stopping this node's resources, "
+                      "addresses first, before starting it again", node, how)
+            clean = stop_node_resources(config_path, node, state_dir, env)
+            if not clean and feeder is not None:
+                feeder.release()
+                log.error("supervisor: some stops failed and %s has a watchdog: the daemon is "
+                          "not restarted and the watchdog resets this node (S4)", node)
+                return 1
+            if not clean:
+                log.error("supervisor: some stops failed; the daemon restarts anyway and the "
+                          "cluster will see them (S4)")
+            restarts += 1
+            if max_restarts is not None and restarts > max_restarts:
+                disarm = clean
+                return 1
+            if time.monotonic() - started > 60:
+                backoff = 1.0
+            if feeder is not None:
+                feeder.hold(backoff + 1.0)  # nothing runs here: fed until the next daemon
+            time.sleep(backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+    finally:
+        if feeder is not None:
+            feeder.close(magic=disarm)
 
 
 def daemon_command(config_path: str, node: str, state_dir: str, socket_path: str,
