@@ -17,10 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from hacore.testing.campaign_bed import JOB_PROCESS, SERVICES, CampaignBed
-from hacore.testing.campaign_checks import (AdminRecord, Finding, category, check_admin,
-                                            check_daemon_logs, check_leaks, check_recovery,
-                                            check_running, check_s1, expected_states)
-from hacore.testing.campaign_schedule import Fault, count_kinds, make_schedule
+from hacore.testing.campaign_checks import (
+    AdminRecord,
+    Finding,
+    category,
+    check_admin,
+    check_daemon_logs,
+    check_leaks,
+    check_recovery,
+    check_running,
+    check_s1,
+    expected_states,
+)
+from hacore.testing.campaign_schedule import AGENT_SERVICE, Fault, count_kinds, make_schedule
 from hacore.testing.leaks import HostSnapshot
 
 LEAK_KINDS = ("namespaces", "mounts", "loop_devices", "host_links")
@@ -149,10 +158,11 @@ class Episode:
     def _admin(self, f: Fault) -> None:
         a = f.args
         with self._svc_locks[a["service"]]:
-            rec = AdminRecord(round(self.now(), 2), a["op"], a["service"], a["via"], a.get("to"))
+            via = self._live_from(a["via"])
+            rec = AdminRecord(round(self.now(), 2), a["op"], a["service"], via, a.get("to"))
             self.admin.append(rec)
             argv = [sys.executable, "-m", "hacore.cli.main", "service", a["op"], a["service"],
-                    "--no-wait", "--socket", str(self.bed.c.node(a["via"]).socket_path)]
+                    "--no-wait", "--socket", str(self.bed.c.node(via).socket_path)]
             if a.get("to"):
                 argv += ["--to", a["to"]]
             try:
@@ -163,6 +173,16 @@ class Episode:
             except subprocess.TimeoutExpired:
                 rec.output = "timed out after 120 s"
             rec.extra["done"] = round(self.now(), 2)
+
+    def _live_from(self, name: str) -> str:
+        """``name``, or the next node after it (in order, wrapping) that is up and not held
+        down: an administrator types the command on a machine that answers."""
+        nodes = self.bed.c.nodes
+        i = [n.name for n in nodes].index(name)
+        for n in nodes[i:] + nodes[:i]:
+            if n.up and n.name not in self.bed.held_down:
+                return n.name
+        return name
 
     def heal_all(self) -> None:
         """Undo everything still in place: pauses, freezes, network, down nodes, bad agents."""
@@ -210,8 +230,16 @@ class Episode:
 
     # -- recovery -------------------------------------------------------------------------------
 
+    def may_fail(self) -> set[str]:
+        """Services that may end ``failed``: without a fence device, a failed stop keeps a
+        service failed until an operator acts (S4), and only job's agent is made to fail."""
+        bad_agent = any(r["kind"] in ("agent_hang", "agent_fail") and r.get("node")
+                        for r in self.applied)
+        return {AGENT_SERVICE} if bad_agent and not self.bed.fencing else set()
+
     def settled(self, allowed: dict[str, set[str]]) -> tuple[bool, str]:
         """Whether the cluster is whole again and every service as allowed, and why not."""
+        may_fail = self.may_fail()
         bed = self.bed
         views = {n.name: bed.api_status(n) for n in bed.c.nodes}
         missing = [k for k, v in views.items() if v is None]
@@ -230,6 +258,13 @@ class Episode:
         for svc in first["services"]:
             name, state, owner = svc["name"], svc["state"], svc["owner"]
             cat = category(state)
+            if state == "failed" and name in may_fail and not svc["intent"]:
+                # S4 without a fence device: kept off every node until an operator acts;
+                # only the node whose stop failed may still hold anything of it
+                where = held[name]["vip"] | held[name]["res"]
+                if where - {owner, svc["last_owner"]}:
+                    return False, f"failed {name} held by {sorted(where)}"
+                continue
             if cat is None or cat not in allowed.get(name, {cat}) or svc["intent"]:
                 return False, f"{name} is {state} on {owner} ({svc['reason']})"
             want = {owner} if cat == "enabled" else set()
@@ -323,7 +358,7 @@ def run_episode(bed: CampaignBed, seed: int, options: EpisodeOptions) -> dict[st
     findings += check_leaks({k: v for k, v in left.items() if k in LEAK_KINDS})
     if options.log_dir and (findings or options.keep_all_logs):
         keep_logs(bed, sizes, Path(options.log_dir) / f"seed-{seed}")
-    result.update(ready=True, applied=ep.applied, healed_at=round(healed, 2),
+    result.update(ready=True, applied=ep.applied, final=finals(bed), healed_at=round(healed, 2),
                   recovery=None if took is None else round(took, 2),
                   admin=[{**vars(a), "acked": a.acked} for a in ep.admin],
                   findings=[f.to_json() for f in findings])

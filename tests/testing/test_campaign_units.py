@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
-
 import pytest
 
-from hacore.testing.campaign import (append_progress, load_progress, main, render, seeds_of,
-                                     summarize)
+from hacore.testing.campaign import (
+    append_progress,
+    load_progress,
+    main,
+    render,
+    seeds_of,
+    summarize,
+)
 from hacore.testing.campaign_bed import strip_fencing
-from hacore.testing.campaign_checks import (AdminRecord, check_admin, check_daemon_logs,
-                                            check_leaks, check_recovery, check_running,
-                                            check_s1, expected_states)
-from hacore.testing.campaign_schedule import (ALL_KINDS, NET_KINDS, NODE_KINDS, Fault,
-                                              count_kinds, make_schedule)
+from hacore.testing.campaign_checks import (
+    AdminRecord,
+    check_admin,
+    check_daemon_logs,
+    check_leaks,
+    check_recovery,
+    check_running,
+    check_s1,
+    expected_states,
+)
+from hacore.testing.campaign_schedule import (
+    ALL_KINDS,
+    NET_KINDS,
+    NODE_KINDS,
+    Fault,
+    count_kinds,
+    make_schedule,
+)
 from hacore.testing.s1_checker import Violation
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
