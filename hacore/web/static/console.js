@@ -125,12 +125,18 @@ function connect() {
 
 // -- events and why ---------------------------------------------------------------------
 
+function when(epoch) {
+  const d = new Date(epoch * 1000), two = n => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ` +
+         `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
 async function loadEvents() {
   const service = document.getElementById("events-service").value.trim();
   const reply = await api("events", service ? {service: service} : {});
   if (reply.error) { say(reply.error.message, false); return; }
   const rows = reply.events.slice(-300).reverse().map(e => el("tr", {},
-    el("td", {}, new Date(e.time * 1000).toLocaleString()), el("td", {}, e.node),
+    el("td", {class: "time"}, when(e.time)), el("td", {}, e.node),
     el("td", {}, e.kind), el("td", {}, e.service || ""), el("td", {}, e.incident || ""),
     el("td", {}, e.message)));
   document.querySelector("#events tbody").replaceChildren(...rows);
@@ -256,6 +262,7 @@ async function submitConfig(event) {
 // -- wiring -----------------------------------------------------------------------------
 
 function show(view) {
+  say("", true);
   document.querySelectorAll(".view").forEach(v => v.classList.add("hidden"));
   document.getElementById("view-" + view).classList.remove("hidden");
   document.querySelectorAll(".tab[data-view]").forEach(t =>

@@ -1,0 +1,290 @@
+"""The web console in a real browser (Debian's headless Chromium + Selenium) against a
+real 3-node testbed cluster: login, live state, relocate by clicking, a crash watched live,
+and the refusals (wrong password, no session, cross-site POST).
+
+Screenshots of the main pages go to $HACORE_WEB_SCREENSHOTS when it is set
+(docs/screenshots/ was made that way).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import ssl
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from browser_support import Browser, browser_missing
+
+from hacore.daemon.testbed import HacoreTestbed, wait_for_namespace_turn
+from hacore.testing.pytest_fixtures import skip_unless_testbed
+from hacore.web.passwords import write_password_file
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+PASSWORD = "console-pass-1"
+PORT = 8443
+WAIT = 90.0
+
+
+class WebTestbed(HacoreTestbed):
+    """The usual testbed cluster with [web] on, and a console password on every node."""
+
+    def write_config(self) -> None:
+        super().write_config()
+        for node in self.c.nodes:
+            config = Path(node.etc_dir) / "cluster.toml"
+            config.write_text(config.read_text() + f"\n[web]\nport = {PORT}\n")
+            write_password_file(Path(node.etc_dir) / "web.passwd", PASSWORD)
+
+
+@pytest.fixture(scope="module")
+def bed():
+    """The cluster with hacore and its consoles running (web started somewhere)."""
+    skip_unless_testbed()
+    missing = browser_missing()
+    if missing:
+        pytest.skip(missing)
+    why = wait_for_namespace_turn()
+    if why:
+        pytest.skip(f"namespace tests busy: {why}")
+    from hacore.testing import Cluster
+    from hacore.testing.leaks import leak_check
+
+    with leak_check(), Cluster(nodes=3) as c:
+        b = WebTestbed(c).start()
+        try:
+            b.wait(lambda: (b.web(c.nodes[0]) or {}).get("state") == "started", WAIT,
+                   "web started")
+            yield b
+        finally:
+            b.stop()
+            if os.environ.get("HACORE_SHOW_LOGS"):
+                print(b.tail_logs(200))
+
+
+@pytest.fixture(scope="module")
+def browser(bed):
+    """One Chromium for the module, living in the client namespace."""
+    b = Browser(bed.c.client.netns_path).start()
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def url(bed, path: str = "/", node: int = 0) -> str:
+    return f"https://{bed.c.nodes[node].address}:{PORT}{path}"
+
+
+def http(browser, method: str, target: str, body: dict | None = None,
+         headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """One HTTPS request from the client namespace (the browser's thread), any certificate."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+
+    def go() -> tuple[int, dict, bytes]:
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(target, data=data, method=method,
+                                     headers={"Content-Type": "application/json",
+                                              **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, context=ctx, timeout=20) as resp:
+                return resp.status, dict(resp.headers), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, dict(exc.headers), exc.read()
+
+    return browser.run(go)
+
+
+def shot(browser, name: str) -> None:
+    folder = os.environ.get("HACORE_WEB_SCREENSHOTS")
+    if folder:
+        os.makedirs(folder, exist_ok=True)
+        browser.call(lambda d: d.save_screenshot(os.path.join(folder, f"{name}.png")))
+
+
+def wait_in_page(browser, condition, timeout: float = WAIT, what: str = "") -> None:
+    """Wait (in the browser thread) until ``condition(driver)`` is truthy."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.call(lambda d: WebDriverWait(d, timeout, poll_frequency=0.2).until(
+        condition, message=what), timeout=timeout + 30)
+
+
+def attr(browser, css: str, name: str) -> str | None:
+    from selenium.webdriver.common.by import By
+
+    def read(d):
+        found = d.find_elements(By.CSS_SELECTOR, css)
+        return found[0].get_attribute(name) if found else None
+
+    return browser.call(read)
+
+
+def log_in(browser, bed, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    def go(d):
+        d.get(url(bed))
+        d.find_element(By.ID, "password").send_keys(password)
+        d.find_element(By.ID, "login-button").click()
+
+    browser.call(go)
+
+
+def test_wrong_password_is_refused(bed, browser):
+    """A wrong password leaves the browser on the login page, told so, without a session."""
+    from selenium.webdriver.common.by import By
+
+    browser.call(lambda d: d.get(url(bed)))
+    shot(browser, "login")
+    log_in(browser, bed, "not-the-password")
+    wait_in_page(browser, lambda d: "Wrong password" in d.find_element(By.ID, "login-error").text,
+                 what="the login page says the password is wrong")
+    assert browser.call(lambda d: d.get_cookie("hacore_session")) is None
+    assert browser.call(lambda d: d.find_elements(By.ID, "services")) == []
+
+
+def test_api_without_a_session_is_refused(bed, browser):
+    """From the client: /health answers, /api/status and a write without a session get 401."""
+    status, _h, body = http(browser, "GET", url(bed, "/health"))
+    assert status == 200 and json.loads(body)["node"] == "n1"
+    status, _h, body = http(browser, "GET", url(bed, "/api/status"))
+    assert status == 401 and "log in" in json.loads(body)["error"]["message"]
+    status, _h, _b = http(browser, "POST", url(bed, "/api/service"),
+                          {"op": "disable", "service": "web"})
+    assert status == 401
+    assert bed.web(bed.c.nodes[0])["state"] == "started"
+
+
+def test_cross_site_post_is_refused(bed, browser):
+    """With a valid session cookie, a POST with no or a foreign Origin and no CSRF token
+    is refused (403) and the service is untouched."""
+    status, headers, body = http(browser, "POST", url(bed, "/login"), {"password": PASSWORD},
+                                 {"Origin": url(bed, "").rstrip("/")})
+    assert status == 200, body
+    cookie = headers["Set-Cookie"].split(";")[0]
+    token = json.loads(body)["csrf"]
+    disable = {"op": "disable", "service": "web"}
+    for extra in ({}, {"Origin": "https://attacker.example"},
+                  {"Origin": "https://attacker.example", "X-CSRF-Token": token},
+                  {"Origin": url(bed, "").rstrip("/")}):
+        status, _h, body = http(browser, "POST", url(bed, "/api/service"), disable,
+                                {"Cookie": cookie, **extra})
+        assert status == 403, (extra, body)
+    status, _h, body = http(browser, "GET", url(bed, "/api/status"), None, {"Cookie": cookie})
+    assert status == 200 and json.loads(body)["services"][0]["state"] == "started"
+    status, _h, _b = http(browser, "POST", url(bed, "/login"), {"password": PASSWORD},
+                          {"Origin": "https://attacker.example"})
+    assert status == 403  # nor may another site log a browser in
+
+
+def test_login_shows_three_nodes_online_and_the_service(bed, browser):
+    """After login the console shows quorum, three Online nodes and web started."""
+    from selenium.webdriver.common.by import By
+
+    log_in(browser, bed, PASSWORD)
+    wait_in_page(browser, lambda d: len(d.find_elements(
+        By.CSS_SELECTOR, '#nodes tr[data-state="Online"]')) == 3, what="three nodes Online")
+    wait_in_page(browser, lambda d: d.find_element(By.ID, "svc-web").get_attribute(
+        "data-state") == "started", what="web started")
+    quorum = browser.call(lambda d: d.find_element(By.ID, "quorum").text)
+    assert quorum.startswith("Quorate") and "3/3" in quorum
+    cookie = browser.call(lambda d: d.get_cookie("hacore_session"))
+    assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
+    shot(browser, "overview")
+
+
+def test_relocate_by_clicking_moves_the_service(bed, browser):
+    """Choose a node and click relocate: the row shows the new owner without a reload."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    before = attr(browser, "#svc-web", "data-owner")
+    target = "n2" if before != "n2" else "n3"
+    marker = browser.call(lambda d: d.execute_script("window.__same_page = 1; return 1"))
+
+    def click(d):
+        Select(d.find_element(By.CSS_SELECTOR, 'select.relocate-to[data-service="web"]')
+               ).select_by_value(target)
+        d.find_element(By.CSS_SELECTOR, 'button[data-op="relocate"][data-service="web"]').click()
+
+    browser.call(click)
+    wait_in_page(browser, lambda d: d.find_element(By.ID, "svc-web").get_attribute(
+        "data-owner") == target and d.find_element(By.ID, "svc-web").get_attribute(
+        "data-state") == "started", what=f"web started on {target}")
+    assert browser.call(lambda d: d.execute_script("return window.__same_page")) == marker
+    assert bed.web(bed.c.nodes[0])["owner"] == target
+    assert "done" in browser.call(lambda d: d.find_element(By.ID, "message").text)
+    shot(browser, "relocated")
+
+
+def test_events_and_why_views(bed, browser):
+    """The Events tab lists the journal (the relocation among it); Why explains web."""
+    from selenium.webdriver.common.by import By
+
+    browser.call(lambda d: d.find_element(By.ID, "tab-events").click())
+    wait_in_page(browser, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#events tbody tr")) > 0,
+                 what="journal rows")
+    text = browser.call(lambda d: d.find_element(By.ID, "events").text)
+    assert "relocate" in text.lower()
+    shot(browser, "events")
+    browser.call(lambda d: d.find_element(By.ID, "tab-why").click())
+    browser.call(lambda d: d.find_element(By.ID, "why-load").click())
+    wait_in_page(browser, lambda d: "web runs on" in d.find_element(By.ID, "why-result").text,
+                 what="why web")
+    assert browser.call(lambda d: len(d.find_elements(By.CSS_SELECTOR, "ul.candidates li"))) == 3
+    shot(browser, "why")
+
+
+def test_config_form_shows_validation_errors_at_the_field(bed, browser):
+    """A service naming a resource that does not exist is refused; the error shows at
+    the resources field and the configuration stays as it was."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    version = bed.status(bed.c.nodes[0])["config_version"]
+
+    def fill(d):
+        d.find_element(By.ID, "tab-config").click()
+        Select(d.find_element(By.ID, "cf-kind")).select_by_value("services")
+        d.find_element(By.ID, "cf-name").send_keys("extra")
+        d.find_element(By.ID, "cf-tree").send_keys("ghost")
+        d.find_element(By.ID, "cf-submit").click()
+
+    browser.call(fill)
+    wait_in_page(browser, lambda d: d.find_element(By.ID, "err-tree").text
+                 or d.find_element(By.ID, "err-general").text, what="a validation error")
+    at_field = browser.call(lambda d: d.find_element(By.ID, "err-tree").text)
+    general = browser.call(lambda d: d.find_element(By.ID, "err-general").text)
+    shot(browser, "config")
+    if "unknown API method 'config_push'" in general:
+        pytest.xfail("config_push is not in this daemon's API yet")
+    assert "ghost" in at_field, (at_field, general)
+    assert bed.status(bed.c.nodes[0])["config_version"] == version
+    browser.call(lambda d: d.find_element(By.ID, "tab-overview").click())
+
+
+def test_crash_watched_live(bed, browser):
+    """Crash the service's owner: the console shows it Offline and web started elsewhere."""
+    from selenium.webdriver.common.by import By
+
+    owner = attr(browser, "#svc-web", "data-owner")
+    assert owner and owner != "n1"  # the console's node stays up
+    victim = bed.c.node(owner)
+    t0 = time.monotonic()
+    bed.c.crash(victim)
+    wait_in_page(browser, lambda d: d.find_element(By.ID, f"node-{owner}").get_attribute(
+        "data-state") == "Offline", what=f"{owner} Offline")
+    wait_in_page(browser, lambda d: d.find_element(By.ID, "svc-web").get_attribute(
+        "data-state") == "started" and d.find_element(By.ID, "svc-web").get_attribute(
+        "data-owner") not in ("", owner), what="web started elsewhere")
+    shot(browser, "failover")
+    new_owner = attr(browser, "#svc-web", "data-owner")
+    assert new_owner != owner and bed.web(bed.c.nodes[0])["owner"] == new_owner
+    assert time.monotonic() - t0 < WAIT * 2
