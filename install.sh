@@ -24,6 +24,7 @@ prefix="${HACORE_PREFIX:-/opt/hacore}"
 packages="python3 python3-venv gcc libc6-dev iproute2 nftables kmod e2fsprogs util-linux procps resource-agents fence-agents"
 if [ "$with_tests" = 1 ]; then
   packages="$packages apache2 mariadb-server mariadb-client libxml2-utils curl git"
+  packages="$packages chromium chromium-driver"  # the web console's browser tests (Selenium)
 elif [ "$with_demo" = 1 ]; then
   packages="$packages apache2 curl"
 fi

@@ -203,10 +203,9 @@ class WebServer:
             if method not in READ_METHODS:
                 return refusal(f"{method} changes the cluster: POST it (with the CSRF token)",
                                405)
-            params: Any = {k: _number(v) if k in NUMERIC_PARAMS else v
-                           for k, v in request.query.items()}
+            params = _query_params(request.query)
         elif request.method == "POST":
-            params = request.json()
+            params: Any = request.json()
         else:
             return refusal(f"method {request.method} is not allowed here (GET or POST)", 405)
         reply = await self.api.call(method, params)
@@ -263,6 +262,23 @@ class WebServer:
 
 def _wants_json(request: Request) -> bool:
     return "json" in request.headers.get("content-type", "")
+
+
+def _query_params(query: dict[str, str]) -> Any:
+    """A GET's params: ``params=<JSON object>``, or one query parameter per param (``true``
+    and ``false`` are booleans, since/after numbers)."""
+    if "params" in query:
+        try:
+            return json.loads(query["params"])
+        except ValueError:
+            raise BadRequest("the params query parameter is not JSON") from None
+    out: dict[str, Any] = {}
+    for key, value in query.items():
+        if value in ("true", "false"):
+            out[key] = value == "true"
+        else:
+            out[key] = _number(value) if key in NUMERIC_PARAMS else value
+    return out
 
 
 def _number(text: str) -> Any:

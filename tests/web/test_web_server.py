@@ -180,3 +180,14 @@ def test_the_self_signed_certificate_names_the_node(served):
         cert = sock.getpeercert()
     assert ("IP Address", "127.0.0.1") in cert["subjectAltName"]
     assert dict(x[0] for x in cert["subject"])["commonName"] == "n1"
+
+
+def test_get_params_as_json_and_booleans(served):
+    """GET /api/events?params=<JSON> and ?cluster=false reach Api.call as typed values."""
+    client, _b, _s = served
+    client.login(PASSWORD)
+    status, _h, body = client.request("GET", '/api/events?params={"after":%202}')
+    assert status == 200 and json.loads(body)["node"] == "n1"
+    assert client.request("GET", "/api/events?params=notjson")[0] == 400
+    status, _h, body = client.request("GET", "/api/events?after=-1")
+    assert status == 400 and "after" in json.loads(body)["error"]["message"]
