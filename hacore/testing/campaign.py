@@ -100,8 +100,8 @@ def render(summary: dict[str, Any], fencing: bool = True) -> str:
     rec = summary["recovery"]
     lines = [f"episodes: {summary['episodes']}",
              "faults: " + ", ".join(f"{k} {n}" for k, n in summary["faults"].items()),
-             f"recovery after the last fault healed: median {rec['median']} s, max {rec['max']} s"
-             f" ({rec['count']} episodes)",
+             (f"recovery after the last fault healed: median {rec['median']} s, "
+              f"max {rec['max']} s ({rec['count']} episodes)"),
              f"violations: {len(summary['violations'])}"
              + ("" if fencing else " outside the paused-node window, "
                 f"{len(summary['window_violations'])} inside it")]
@@ -163,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--kinds", help=f"comma-separated fault kinds (default all: {','.join(ALL_KINDS)})")
     p.add_argument("--no-fence", action="store_true", help="no fence device configured")
     p.add_argument("--node-loss-timeout", type=float, default=2.0)
+    p.add_argument("--max-pause", type=float,
+                   help="longest pause/freeze in s (default 10, with --no-fence 45: past the "
+                        "self-stop deadline)")
     p.add_argument("--progress", type=Path, help="JSON-lines file of finished episodes")
     p.add_argument("--resume", action="store_true", help="skip the seeds in --progress")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -187,7 +190,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot build a testbed: {why}", file=sys.stderr)
         return 1
     options = EpisodeOptions(length=a.length, recovery_bound=a.recovery_bound, kinds=kinds,
-                             log_dir=a.log_dir, keep_all_logs=a.keep_all_logs)
+                             log_dir=a.log_dir, keep_all_logs=a.keep_all_logs,
+                             max_pause=a.max_pause or (45.0 if a.no_fence else 10.0))
 
     def tell(r: dict[str, Any]) -> None:
         n = len(r.get("findings", []))

@@ -13,6 +13,7 @@ as the checks need it; ``held()`` reads what each node really holds.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import subprocess
@@ -24,6 +25,7 @@ from typing import Any
 from hacore.daemon.testbed import HacoreTestbed
 from hacore.testing import Cluster
 
+_log = logging.getLogger(__name__)
 SERVICES = ("web", "job", "data")
 JOB_PROCESS = r"^hacore-campaign-job\b"
 MOUNTPOINT = "/tmp/data"
@@ -172,7 +174,7 @@ class CampaignBed(HacoreTestbed):
         try:
             self.stop()
         except Exception:  # noqa: BLE001 - best effort; the cluster's close kills the rest
-            pass
+            _log.warning("stopping the daemons failed", exc_info=True)
 
     def detach_disk(self) -> None:
         """Detach the loop device (after the cluster closed: no node mounts it any more)."""

@@ -29,7 +29,13 @@ from hacore.testing.campaign_checks import (
     check_s1,
     expected_states,
 )
-from hacore.testing.campaign_schedule import AGENT_SERVICE, Fault, count_kinds, make_schedule
+from hacore.testing.campaign_schedule import (
+    AGENT_SERVICE,
+    ALL_KINDS,
+    Fault,
+    count_kinds,
+    make_schedule,
+)
 from hacore.testing.leaks import HostSnapshot
 
 LEAK_KINDS = ("namespaces", "mounts", "loop_devices", "host_links")
@@ -44,6 +50,7 @@ class EpisodeOptions:
     recovery_bound: float = 180.0
     window_grace: float = 20.0
     kinds: tuple[str, ...] | None = None
+    max_pause: float = 10.0
     ready_timeout: float = 240.0
     log_dir: str | None = None  # where to keep the daemon logs of episodes with findings
     keep_all_logs: bool = False
@@ -55,9 +62,8 @@ class Episode:
     def __init__(self, bed: CampaignBed, seed: int, options: EpisodeOptions) -> None:
         self.bed, self.seed, self.opt = bed, seed, options
         names = [n.name for n in bed.c.nodes]
-        kinds = options.kinds
-        self.schedule = (make_schedule(seed, names, SERVICES, options.length, kinds)
-                         if kinds else make_schedule(seed, names, SERVICES, options.length))
+        self.schedule = make_schedule(seed, names, SERVICES, options.length,
+                                      options.kinds or ALL_KINDS, options.max_pause)
         self.applied: list[dict[str, Any]] = []
         self.admin: list[AdminRecord] = []
         self.killed: dict[str, int] = {}

@@ -90,12 +90,15 @@ def _admin_args(rng: random.Random, nodes: Sequence[str],
 
 
 def make_schedule(seed: int, nodes: Sequence[str], services: Sequence[str],
-                  length: float = 30.0, kinds: Sequence[str] = ALL_KINDS) -> list[Fault]:
+                  length: float = 30.0, kinds: Sequence[str] = ALL_KINDS,
+                  max_pause: float = 10.0) -> list[Fault]:
     """The faults of one episode of ``length`` seconds, drawn from ``random.Random(seed)``.
 
     At most one network fault at a time (the testbed heals them all at once), at most two
     nodes under a node fault at once and never one node twice, agent faults on a node
-    not under another one. Every fault ends by ``length`` + 12 s.
+    not under another one. Pauses and freezes last up to ``max_pause`` s (longer than the
+    self-stop deadline to reach the window of DESIGN.md's S3); every other fault ends by
+    ``length`` + 12 s.
     """
     if not kinds:
         raise ValueError("no fault kinds to draw from")
@@ -118,7 +121,8 @@ def make_schedule(seed: int, nodes: Sequence[str], services: Sequence[str],
             elif kind == "crash":
                 duration = round(rng.uniform(2.0, 12.0), 1)
             elif kind in ("pause", "freeze"):
-                duration = round(rng.choice((rng.uniform(0.3, 1.5), rng.uniform(2.0, 10.0))), 1)
+                duration = round(rng.choice((rng.uniform(0.3, 1.5),
+                                             rng.uniform(2.0, max_pause))), 1)
             else:
                 duration = round(rng.uniform(3.0, 10.0), 1)
             fault = Fault(round(t, 1), kind, target, duration)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from hacore.testing.campaign import (
@@ -64,7 +66,7 @@ def test_schedule_keeps_its_limits():
     for seed in range(300):
         faults = make_schedule(seed, NODES, SERVICES, 30)
         net = sorted((f.at, f.end) for f in faults if f.kind in NET_KINDS)
-        assert all(b[0] >= a[1] for a, b in zip(net, net[1:])), seed
+        assert all(b[0] >= a[1] for a, b in pairwise(net)), seed
         assert all(f.at <= 30 and f.end <= 42 for f in faults)
         node = [f for f in faults if f.kind in NODE_KINDS]
         for f in node:
@@ -191,3 +193,75 @@ def test_strip_fencing_removes_devices_and_methods():
             'agent = "ip"\n')
     out = strip_fencing(text)
     assert "fence" not in out and '[resources.vip]\nagent = "ip"' in out
+
+
+class _FakeNode:
+    def __init__(self, name):
+        self.name, self.up = name, True
+
+
+class _FakeBed:
+    """What Episode.settled reads from a CampaignBed, fabricated."""
+
+    def __init__(self, fencing=True):
+        self.fencing = fencing
+        self.c = type("C", (), {"nodes": [_FakeNode(n) for n in NODES]})()
+        self.services = {"web": ("started", "n1"), "job": ("started", "n2"),
+                         "data": ("disabled", None)}
+        self.holds = {"web": {"vip": {"n1"}, "res": {"n1"}},
+                      "job": {"vip": {"n2"}, "res": {"n2"}},
+                      "data": {"vip": set(), "res": set()}}
+        self.answer = "n1"
+
+    def api_status(self, node, timeout=5.0):
+        return {"quorate": True, "members": [{"state": "Online"}] * 5,
+                "services": [{"name": s, "state": st, "owner": o, "last_owner": o,
+                              "intent": None, "reason": None}
+                             for s, (st, o) in self.services.items()]}
+
+    def held(self):
+        return self.holds
+
+    def web_answer(self):
+        return self.answer
+
+
+def _settled(bed, allowed=None, applied=()):
+    from hacore.testing.campaign_episode import Episode, EpisodeOptions
+
+    ep = Episode(bed, 1, EpisodeOptions(length=5))
+    ep.applied = list(applied)
+    return ep.settled(allowed or {"web": {"enabled"}, "job": {"enabled"},
+                                  "data": {"disabled"}})
+
+
+def test_recovery_needs_what_status_says_to_be_really_held():
+    """Settled only when owners really hold their VIP and resource, nobody else does,
+    disabled services are held nowhere and web answers from its owner."""
+    bed = _FakeBed()
+    assert _settled(bed) == (True, "settled")
+    bed.holds["web"]["vip"] = {"n1", "n3"}
+    assert "web vip held by ['n1', 'n3']" in _settled(bed)[1]
+    bed = _FakeBed()
+    bed.holds["data"]["res"] = {"n4"}
+    assert not _settled(bed)[0]
+    bed = _FakeBed()
+    bed.answer = "n5"
+    assert _settled(bed) == (False, "web does not answer from n1")
+    assert not _settled(_FakeBed(), {"web": {"disabled"}, "job": {"enabled"},
+                                     "data": {"disabled"}})[0]
+
+
+def test_failed_job_is_settled_only_without_fencing_after_a_bad_agent():
+    """A job failed by a failed stop counts as settled only with no fence device and a
+    bad-agent fault in the episode, and only while no other node holds any of it."""
+    hang = [{"kind": "agent_hang", "node": "n2"}]
+    bed = _FakeBed(fencing=False)
+    bed.services["job"] = ("failed", "n2")
+    assert _settled(bed, applied=hang)[0]
+    assert not _settled(bed)[0]
+    bed.holds["job"]["vip"] = {"n3"}
+    assert "failed job held by" in _settled(bed, applied=hang)[1]
+    fenced = _FakeBed(fencing=True)
+    fenced.services["job"] = ("failed", "n2")
+    assert not _settled(fenced, applied=hang)[0]
