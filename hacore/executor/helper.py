@@ -22,6 +22,7 @@ from hacore.errors import HacoreError
 from hacore.executor.operation import OperationRequest, OperationResult
 
 MAX_MESSAGE = 1 << 20
+ReplyTo = tuple[socket.socket, int]  # the socket a request came on, and its id
 
 
 class ForkServerLoop:
@@ -34,10 +35,12 @@ class ForkServerLoop:
         self.sock = sock
         self.plugins = plugins or []
         self.tree = cgroup_tree()
+        self.tree.reuse_groups = True
         self.poller = select.poll()
         self.running: dict[int, object] = {}  # fd -> RunningOperation
-        self.ops: dict[str, tuple[int, object]] = {}  # instance -> (request id, op)
-        self.waiting: dict[str, deque[tuple[int, OperationRequest]]] = {}
+        self.ops: dict[str, tuple[ReplyTo, object]] = {}  # instance -> (where to answer, op)
+        self.waiting: dict[str, deque[tuple[ReplyTo, OperationRequest]]] = {}
+        self.channels: dict[int, socket.socket] = {}  # a client thread's own socket, by fd
         self.workers = WorkerPool(self.tree)  # native monitors of agents that opted in
 
     def serve(self) -> None:
@@ -52,9 +55,13 @@ class ForkServerLoop:
             timeout_ms = self._next_timeout_ms()
             for fd, _ in self.poller.poll(timeout_ms):
                 if fd == self.sock.fileno():
-                    if not self._on_request():
+                    if not self._on_request(self.sock):
                         self.workers.close()
                         return
+                elif fd in self.channels:
+                    if not self._on_request(self.channels[fd]):
+                        self.poller.unregister(fd)
+                        self.channels.pop(fd).close()
                 else:
                     self._on_fd(fd)
             self._expire()
@@ -65,14 +72,23 @@ class ForkServerLoop:
         soonest = min(op.deadline for _, op in self.ops.values())  # type: ignore[attr-defined]
         return max(1, int((soonest - time.monotonic()) * 1000) + 1)
 
-    def _on_request(self) -> bool:
-        data = self.sock.recv(MAX_MESSAGE)
+    def _on_request(self, sock: socket.socket) -> bool:
+        """One message: a request, or (main socket only) a new channel passed as an fd."""
+        if sock is self.sock:
+            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1, socket.MSG_CMSG_CLOEXEC)
+        else:
+            data, fds = sock.recv(MAX_MESSAGE), []
         if not data:
             return False
         message = json.loads(data)
+        if fds:
+            channel = socket.socket(fileno=fds[0])
+            self.channels[fds[0]] = channel
+            self.poller.register(fds[0], select.POLLIN)
+            return True
         request = OperationRequest.from_dict(message["request"])
         queue = self.waiting.setdefault(request.instance, deque())
-        queue.append((message["id"], request))
+        queue.append(((sock, message["id"]), request))
         if request.instance not in self.ops:
             self._start_next(request.instance)
         return True
@@ -83,19 +99,19 @@ class ForkServerLoop:
 
         queue = self.waiting.get(instance)
         while queue:
-            request_id, request = queue.popleft()
+            reply_to, request = queue.popleft()
             try:
                 handle = resolve(request.agent, request.agent_class)
                 op = self.workers.operation(request, handle) or RunningOperation(request, handle, self.tree)
                 op.start()
             except HacoreError as exc:
-                self._reply(request_id, OperationResult(request.action, OCF.ERR_INSTALLED, str(exc)))
+                self._reply(reply_to, OperationResult(request.action, OCF.ERR_INSTALLED, str(exc)))
                 continue
             except Exception as exc:  # noqa: BLE001 - the helper survives anything one operation does
-                self._reply(request_id, OperationResult(request.action, OCF.ERR_GENERIC,
+                self._reply(reply_to, OperationResult(request.action, OCF.ERR_GENERIC,
                                                         f"could not start the operation: {exc}"))
                 continue
-            self.ops[instance] = (request_id, op)
+            self.ops[instance] = (reply_to, op)
             for fd in op.fds:
                 self.running[fd] = op
                 self.poller.register(fd, select.POLLIN)
@@ -124,14 +140,18 @@ class ForkServerLoop:
             if self.running.pop(fd, None) is not None:
                 self.poller.unregister(fd)
         instance = op.request.instance
-        request_id, _ = self.ops.pop(instance)
+        reply_to, _ = self.ops.pop(instance)
         result = op.finish(timed_out=timed_out)
         self.workers.forget_dead()
-        self._reply(request_id, result)
+        self._reply(reply_to, result)
         self._start_next(instance)
 
-    def _reply(self, request_id: int, result: OperationResult) -> None:
-        self.sock.send(json.dumps({"id": request_id, "result": result.to_dict()}).encode())
+    def _reply(self, reply_to: ReplyTo, result: OperationResult) -> None:
+        sock, request_id = reply_to
+        try:
+            sock.send(json.dumps({"id": request_id, "result": result.to_dict()}).encode())
+        except OSError:
+            pass  # the client closed that channel: nobody waits for this result
 
 
 def main() -> None:

@@ -113,13 +113,13 @@ class RunningOperation:
         group_fd = -1
         try:
             if self.group is not None:
-                group_fd = os.open(self.group, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                group_fd = self.tree.directory_fd(self.group)
             pid, exec_errno = launch.spawn(argv, env, group_fd, out_w, err_w,
                                            int(OCF.ERR_INSTALLED), int(OCF.ERR_PERM))
         except OSError:
             return -1  # no child made (an old kernel without clone3): the Python path runs it
         finally:
-            if group_fd >= 0:
+            if group_fd >= 0 and not self.tree.reuse_groups:
                 os.close(group_fd)
         if exec_errno:
             os.write(err_w, cannot_execute(argv[0], exec_errno).encode())
@@ -223,11 +223,10 @@ class RunningOperation:
             os.close(fd)
         os.close(self.pidfd)
         leftover: tuple[int, ...] = ()
-        if self.group is not None:
-            cgroups.release_group(self.group)
+        self.tree.end_operation(self.request.instance, self.group,
+                                reusable=not timed_out and self.request.action != "stop")
         if self.request.action == "stop" and not timed_out:
             leftover = tuple(self._leftover())
-        self.tree.prune(self.request.instance)
         code, reason = self._outcome(outputs, timed_out, killed)
         return OperationResult(
             action=self.request.action, code=code, reason=reason, duration=duration,

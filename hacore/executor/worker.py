@@ -103,6 +103,7 @@ class MonitorWorker:
         _reap(self.pid, self.pidfd, KILL_WAIT)
         if self.group is not None:
             cgroups.kill_group(self.group, KILL_WAIT)
+            self.tree.forget(self.group)
             cgroups.release_group(self.group)
         for fd in (self.pidfd, self.out_r, self.err_r):
             os.close(fd)
