@@ -68,6 +68,7 @@ class Episode:
         self.admin: list[AdminRecord] = []
         self.killed: dict[str, int] = {}
         self.paused: dict[str, list[int]] = {}
+        self.faulted: set[str] = set()  # nodes under a node or agent fault now
         self.t0 = 0.0
         self.wall0 = 0.0
         self._threads: list[threading.Thread] = []
@@ -105,9 +106,11 @@ class Episode:
             rec["note"] = "skipped: no node (the service runs nowhere)"
             return rec
         n = c.node(node)
-        if not n.up:
-            rec["note"] = "skipped: node down"
+        if not n.up or node in self.faulted:
+            rec["note"] = "skipped: node down" if not n.up else "skipped: node under a fault"
             return rec
+        if f.duration:
+            self.faulted.add(node)
         if f.kind == "crash":
             bed.held_down.add(node)
             c.crash(n)
@@ -136,9 +139,11 @@ class Episode:
         rec["ended"] = round(self.now(), 2)
         if f.kind in ("partition", "oneway", "cut", "loss"):
             c.heal()
-        elif node is None or rec.get("note", "").startswith("skipped"):
             return
-        elif f.kind == "crash":
+        if node is None or rec.get("note", "").startswith("skipped"):
+            return
+        self.faulted.discard(node)
+        if f.kind == "crash":
             bed.held_down.discard(node)
             if not c.node(node).up:
                 c.boot(node)
