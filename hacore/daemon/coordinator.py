@@ -185,6 +185,10 @@ class Coordinator(Fencer, AdminIntents):
                     log.info("%s was %s on %s under the previous coordinator: it is stopped "
                              "there first, then placed again", name, st.state, st.owner)
             snap = replace(snap, services=services)
+            if self.clock() < self._ready_at:  # the cluster re-forms as this daemon starts:
+                self.formed_at = self.clock()  # absent nodes may still be booting
+                self.startup_targets = frozenset(n for n, ln in snap.lost.items()
+                                                 if not ln.fenced)
         self.snap = replace(snap, quorate=view.quorate, coordinator=view.coordinator,
                             local=self.node)
         self.incarnations = {m.name: m.incarnation for m in view.members}

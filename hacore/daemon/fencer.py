@@ -84,7 +84,8 @@ class Fencer:
         return True
 
     def _fence_due(self, node: str, now: float) -> bool:
-        """The fencing library's timing rules: a node absent when the cluster formed is
+        """The fencing library's timing rules: a node absent when the cluster formed (or
+        re-formed around a daemon that just started: a whole-cluster restart) is
         fenced only after ``post_join_delay`` (it may still be booting: startup fencing);
         in a two-node cluster the favoured node (more services) is fenced only after
         ``two_node_fence_delay``, so it wins a fence race with its peer."""
