@@ -241,13 +241,14 @@ class WebServer:
     async def _stream(self, request: Request, writer: asyncio.StreamWriter) -> None:
         """Server-sent events: the status and nodes whenever they change (checked twice a
         second), a comment every 15 s so proxies keep the stream open."""
-        if self.session_of(request) is None:
+        session = self.session_of(request)
+        if session is None:
             writer.write(refusal("log in first: the stream needs a session", 401).encode(False))
             await writer.drain()
             return
         writer.write(sse_head())
         last, last_sent = None, time.monotonic()
-        while self._server is not None:
+        while self._server is not None and self.sessions.alive(session.id):
             state = {"status": await self.api.call("status"),
                      "nodes": await self.api.call("nodes")}
             if state != last:

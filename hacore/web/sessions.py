@@ -61,6 +61,12 @@ class SessionStore:
             session.last_used = now
         return session
 
+    def alive(self, session_id: str, now: float | None = None) -> bool:
+        """The session still exists (without counting this as a use: an open event stream
+        does not keep an unattended console logged in)."""
+        self._expire(time.time() if now is None else now)
+        return session_id in self.sessions
+
     def drop(self, session_id: str | None) -> None:
         self.sessions.pop(session_id or "", None)
 

@@ -136,3 +136,11 @@ def test_half_a_supplied_pair_is_an_error(tmp_path):
     cert.write_text("x")
     with pytest.raises(InputError, match="web.key"):
         ensure_certificate(cert, key, "n1", ["n1"])
+
+
+def test_alive_does_not_count_as_use():
+    """An open event stream checking its session does not keep it from expiring."""
+    store = SessionStore(idle_timeout=100)
+    s = store.create(now=1000)
+    assert store.alive(s.id, now=1050) and store.alive(s.id, now=1099)
+    assert not store.alive(s.id, now=1101)

@@ -233,6 +233,15 @@ def test_events_and_why_views(bed, browser):
                  what="journal rows")
     text = browser.call(lambda d: d.find_element(By.ID, "events").text)
     assert "relocate" in text.lower()
+
+    def every_node(d):
+        d.find_element(By.ID, "events-cluster").click()
+        d.find_element(By.ID, "events-load").click()
+
+    browser.call(every_node)
+    wait_in_page(browser, lambda d: {"n2", "n3"} <= {
+        td.text for td in d.find_elements(By.CSS_SELECTOR, "#events tbody td:nth-child(2)")},
+        what="events recorded by n2 and n3 in the merged journal")
     shot(browser, "events")
     browser.call(lambda d: d.find_element(By.ID, "tab-why").click())
     browser.call(lambda d: d.find_element(By.ID, "why-load").click())
@@ -267,6 +276,43 @@ def test_config_form_shows_validation_errors_at_the_field(bed, browser):
         pytest.xfail("config_push is not in this daemon's API yet")
     assert "ghost" in at_field, (at_field, general)
     assert bed.status(bed.c.nodes[0])["config_version"] == version
+    browser.call(lambda d: d.find_element(By.ID, "tab-overview").click())
+
+
+def test_config_form_adds_a_resource_on_every_node(bed, browser):
+    """A resource added with the form is a new configuration version on every node, and
+    the console (its [web] table kept) goes on working."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    version = bed.status(bed.c.nodes[0])["config_version"]
+    address = bed.c.free_address(7)
+
+    def fill(d):
+        d.find_element(By.ID, "tab-config").click()
+        Select(d.find_element(By.ID, "cf-kind")).select_by_value("resources")
+        for field in ("cf-name", "cf-agent", "cf-params", "cf-monitor"):
+            d.find_element(By.ID, field).clear()
+        d.find_element(By.ID, "cf-name").send_keys("spare")
+        d.find_element(By.ID, "cf-agent").send_keys("ip")
+        d.find_element(By.ID, "cf-params").send_keys(f"address = {address}/24")
+        d.find_element(By.ID, "cf-monitor").send_keys("5")
+        d.find_element(By.ID, "cf-submit").click()
+
+    browser.call(fill)
+    wait_in_page(browser, lambda d: "pushed" in d.find_element(By.ID, "message").text
+                 or d.find_element(By.ID, "err-general").text
+                 or d.find_element(By.ID, "err-params").text, what="the push answered")
+    errors = browser.call(lambda d: [e.text for e in d.find_elements(
+        By.CSS_SELECTOR, ".field-error") if e.text])
+    assert not errors, errors
+    for node in bed.c.nodes:
+        bed.wait(lambda n=node: bed.status(n)["config_version"] == version + 1, WAIT,
+                 f"config version {version + 1} on {node.name}")
+    wait_in_page(browser, lambda d: "[resources.spare]" in d.execute_script(
+        "return document.getElementById('config-text').textContent"), what="new text shown")
+    status, _h, _b = http(browser, "GET", url(bed, "/health"))
+    assert status == 200
     browser.call(lambda d: d.find_element(By.ID, "tab-overview").click())
 
 

@@ -120,7 +120,10 @@ function connect() {
   const live = document.getElementById("live");
   const source = new EventSource("/api/stream");
   source.addEventListener("state", e => { live.className = "live on"; render(JSON.parse(e.data)); });
-  source.onerror = () => { live.className = "live off"; };
+  source.onerror = () => {
+    live.className = "live off";
+    api("ping").catch(() => {});  // logged out (session ended): api() goes to the login page
+  };
 }
 
 // -- events and why ---------------------------------------------------------------------
@@ -133,7 +136,9 @@ function when(epoch) {
 
 async function loadEvents() {
   const service = document.getElementById("events-service").value.trim();
-  const reply = await api("events", service ? {service: service} : {});
+  const params = service ? {service: service} : {};
+  if (document.getElementById("events-cluster").checked) params.cluster = true;
+  const reply = await api("events", params);
   if (reply.error) { say(reply.error.message, false); return; }
   const rows = reply.events.slice(-300).reverse().map(e => el("tr", {},
     el("td", {class: "time"}, when(e.time)), el("td", {}, e.node),
