@@ -27,10 +27,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hacore.config.model import ClusterConfig
 from hacore.errors import OperationFailed
-from hacore.membership.contract import Message
-from hacore.tls import CertificateAuthority, PeerRefused, check_peer, client_context, peer_node
-from hacore.tls import server_context
+from hacore.membership.contract import MembershipProvider, Message
+from hacore.tls import (
+    CertificateAuthority,
+    PeerRefused,
+    check_peer,
+    client_context,
+    cluster_ca,
+    peer_node,
+    server_context,
+)
 
 log = logging.getLogger("hacore.channel")
 
@@ -263,3 +271,24 @@ class MessageChannel:
 def node_addresses(addresses: tuple[str, ...], port: int) -> list[Address]:
     """A node's configured addresses at the message port."""
     return [(host, port) for host in addresses]
+
+
+def daemon_channel(config: ClusterConfig, node: str, key: bytes, provider: MembershipProvider,
+                   on_message: Callable[[Message], None],
+                   listen: list[Address] | None = None,
+                   peers: dict[str, list[Address]] | None = None) -> MessageChannel:
+    """The channel of daemon ``node``: the cluster CA from ``key``, this node's addresses at
+    ``[cluster] message_port`` (or ``listen``/``peers``, for tests on loopback), and the
+    incarnations the membership view knows."""
+    me = config.node(node)
+    assert me is not None
+    port = config.message_port
+
+    def incarnation_of(name: str) -> int:
+        member = provider.view().member(name)
+        return member.incarnation if member is not None else 0
+
+    return MessageChannel(
+        node, cluster_ca(key), listen or node_addresses(me.addresses, port),
+        peers or {n.name: node_addresses(n.addresses, port) for n in config.nodes},
+        on_message, incarnation=lambda: incarnation_of(node), peer_incarnation=incarnation_of)

@@ -22,7 +22,7 @@ from hacore.api.server import UnixApiServer
 from hacore.config.model import ClusterConfig
 from hacore.daemon.alerting import DaemonAlerts
 from hacore.daemon.backend import ApiBackend
-from hacore.daemon.channel import MessageChannel, node_addresses
+from hacore.daemon.channel import MessageChannel, daemon_channel
 from hacore.daemon.configsync import KINDS as CONFIG_KINDS
 from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
@@ -304,21 +304,8 @@ class NodeDaemon(ApiBackend):
         """Carry daemon messages over TLS (hacore.daemon.channel) with the cluster CA from
         ``key``, listening on this node's addresses at [cluster] message_port unless
         ``listen``/``peers`` say otherwise (tests on loopback). Call before ``start``."""
-        from hacore.tls import cluster_ca
-
-        port = self.config.message_port
-        me = self.config.node(self.node)
-        assert me is not None
-
-        def incarnation_of(name: str) -> int:
-            member = self.provider.view().member(name)
-            return member.incarnation if member is not None else 0
-
-        self.channel = MessageChannel(
-            self.node, cluster_ca(key), listen or node_addresses(me.addresses, port),
-            peers or {n.name: node_addresses(n.addresses, port) for n in self.config.nodes},
-            self._on_message, incarnation=lambda: incarnation_of(self.node),
-            peer_incarnation=incarnation_of)
+        self.channel = daemon_channel(self.config, self.node, key, self.provider,
+                                      self._on_message, listen, peers)
 
     def send(self, node: str, kind: str, body: dict[str, Any]) -> None:
         """Send a daemon message (over the TLS channel when there is one; idempotent and
