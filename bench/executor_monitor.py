@@ -96,14 +96,19 @@ def measure(tmp: str, runs: int) -> None:
 
         isolation = run("b").isolation
         rounds: dict[str, list[float]] = {"a": [], "a2": [], "b": [], "c": []}
-        # interleave the cases in blocks so machine noise hits all of them alike
-        for _ in range(5):
-            block = max(1, runs // 5)
-            for key in ("a", "a2", "b"):
-                rounds[key] += timed(lambda key=key: run(key), block)
-            rounds["c"] += timed(lambda: subprocess.run([dummy.path, "monitor"], env=env,
-                                                        stdin=subprocess.DEVNULL, capture_output=True,
-                                                        check=False), block)
+
+        def bare() -> None:
+            subprocess.run([dummy.path, "monitor"], env=env, stdin=subprocess.DEVNULL,
+                           capture_output=True, check=False)
+
+        steps = [("a", lambda: run("a")), ("a2", lambda: run("a2")), ("b", lambda: run("b")),
+                 ("c", bare)]
+        for key, step in steps:  # one warm-up each
+            step()
+        # round-robin, one of each in turn, so that the machine's load hits every case alike
+        for _ in range(runs):
+            for key, step in steps:
+                rounds[key] += timed(step, 1)
         for req in cases.values():
             server.run(OperationRequest(req.agent, "stop", req.instance, req.params, timeout=20))
     med = {k: statistics.median(v) * 1000 for k, v in rounds.items()}

@@ -64,6 +64,7 @@ class RunningOperation:
         self.deadline = 0.0
         self.exit_status: int | None = None
         self.spawn = ""  # how the child was made: launcher, posix_spawn or fork
+        self.closed: set[int] = set()  # pipes at their end
 
     def start(self) -> None:
         request = self.request
@@ -208,7 +209,14 @@ class RunningOperation:
         pipe is at its end (stop watching it), else "open"."""
         if fd == self.pidfd:
             return "done" if self.reap() else "open"
-        return "open" if self.on_readable(fd) else "closed"
+        if self.on_readable(fd):
+            return "open"
+        self.closed.add(fd)
+        # Both pipes at their end: the child is most likely exiting; if it has, finish now
+        # rather than sleeping until its pidfd wakes the loop once more.
+        if len(self.closed) == len(self.buffers) and self.reap():
+            return "done"
+        return "closed"
 
     def finish(self, timed_out: bool = False) -> OperationResult:
         """Build the result; call once the child has ended or the deadline passed."""

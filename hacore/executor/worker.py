@@ -84,6 +84,9 @@ class MonitorWorker:
             pass  # the worker did it first
         self.pid = pid
         self.pidfd = os.pidfd_open(pid)
+        self.procs_fd = -1  # the worker group's cgroup.procs, read after every monitor
+        if self.group is not None:
+            self.procs_fd = os.open(self.group / "cgroup.procs", os.O_RDONLY | os.O_CLOEXEC)
         self.sock = ours
         self.out_r = out_r
         self.err_r = err_r
@@ -105,8 +108,9 @@ class MonitorWorker:
             cgroups.kill_group(self.group, KILL_WAIT)
             self.tree.forget(self.group)
             cgroups.release_group(self.group)
-        for fd in (self.pidfd, self.out_r, self.err_r):
-            os.close(fd)
+        for fd in (self.pidfd, self.out_r, self.err_r, self.procs_fd):
+            if fd >= 0:
+                os.close(fd)
         self.sock.close()
         self.tree.prune(self.instance)
 
@@ -208,11 +212,15 @@ class WorkerOperation:
 
     def _release_leftovers(self) -> None:
         """Move what the monitor left running up to the resource's group (not the worker)."""
-        group = self.worker.group
+        worker, group = self.worker, self.worker.group
         if group is None:
             return
-        for pid in cgroups.read_pids(group):
-            if pid != self.worker.pid:
+        try:
+            pids = [int(p) for p in os.pread(worker.procs_fd, 4096, 0).split()]
+        except (OSError, ValueError):
+            pids = cgroups.read_pids(group)
+        for pid in pids:
+            if pid != worker.pid:
                 try:
                     (group.parent / "cgroup.procs").write_text(str(pid))
                 except OSError:
@@ -317,7 +325,8 @@ class _Baseline:
         self.cwd = os.getcwd()
         self.umask = os.umask(0o022)
         os.umask(self.umask)
-        self.fds = sorted(os.listdir("/proc/self/fd"))
+        self.threads = _thread_count()
+        self.fds = _fd_census()
 
     def restore(self) -> str:
         """Put back what can be put back; the reason to retire the worker, or ""."""
@@ -328,11 +337,22 @@ class _Baseline:
             os.chdir(self.cwd)
         os.umask(self.umask)
         problems = []
-        if len(os.listdir("/proc/self/task")) > 1:
+        if _thread_count() > self.threads:
             problems.append("a thread is still running")
-        if sorted(os.listdir("/proc/self/fd")) != self.fds:
+        if _fd_census() != self.fds:
             problems.append("file descriptors were left open")
         return "; ".join(problems)
+
+
+def _thread_count() -> int:
+    return os.stat("/proc/self/task").st_nlink - 2  # one link per thread (one stat, no open)
+
+
+def _fd_census() -> object:
+    """The open descriptors: their count where the kernel tells it with one stat (6.2+),
+    else their numbers."""
+    count = os.stat("/proc/self/fd").st_size
+    return count if count else sorted(os.listdir("/proc/self/fd"))
 
 
 def _serve(sock: socket.socket, handle: NativeAgent, instance: str) -> None:
