@@ -328,6 +328,7 @@ class NodeDaemon(ApiBackend):
         its next cycle; services that did not change are left alone."""
         self.config = config
         self.coordinator.config = config
+        self.alerts.reconfigure(config)
         if self.local is not None:
             self.local.config = config
             self.local.runner.replace_config(config)
