@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import time as clock
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
@@ -96,6 +94,9 @@ def _run_script(hook: AlertHook, alert: Alert) -> tuple[bool, str]:
 
 
 def _post(hook: AlertHook, alert: Alert) -> tuple[bool, str]:
+    import urllib.error  # only when a URL hook posts (the daemon's memory)
+    import urllib.request
+
     assert hook.url is not None
     body = json.dumps(alert.to_dict(), default=str).encode()
     request = urllib.request.Request(hook.url, data=body, method="POST", headers={
