@@ -84,3 +84,23 @@ def test_bash_completion_completes_nouns_and_options():
 
     assert "plain,events" in complete("hacore ev", 1).splitlines()
     assert "plain,--journal" in complete("hacore events --jo", 2).splitlines()
+
+
+def test_every_command_completes_and_each_shell_gets_its_script():
+    """`hacore <TAB>` offers every command of COMMANDS; bash, zsh and fish each get a
+    completion script that calls back into hacore."""
+    from hacore.cli.main import COMMANDS
+
+    def run(**extra):
+        env = dict(os.environ, **extra)
+        return subprocess.run([sys.executable, "-m", "hacore.cli.main"], env=env,
+                              capture_output=True, text=True, check=False, timeout=60)
+
+    offered = run(_HACORE_COMPLETE="bash_complete", COMP_WORDS="hacore ",
+                  COMP_CWORD="1").stdout.splitlines()
+    assert {f"plain,{name}" for name in COMMANDS} <= set(offered)
+    for shell, marker in (("bash", "complete -o nosort -F"), ("zsh", "compdef"),
+                          ("fish", "complete --no-files --command hacore")):
+        proc = run(_HACORE_COMPLETE=f"{shell}_source")
+        assert proc.returncode == 0 and marker in proc.stdout, (shell, proc.stdout[:200])
+        assert "_HACORE_COMPLETE" in proc.stdout
