@@ -4,7 +4,7 @@ The daemon must not fork itself (it has threads and an event loop), and starting
 interpreter per operation costs tens of milliseconds. The helper has hacore and every agent
 plugin imported already; it forks one child per operation, follows each to its end or its
 timeout, runs the operations of one resource one after another (never overlapping), and
-answers over a SOCK_SEQPACKET socket pair: one JSON message per request and per result.
+answers over a SOCK_SEQPACKET socket pair: one message (marshal) per request and per result.
 A thread calling ``run`` gets a socket of its own to the helper (passed over the main one)
 and waits on it directly: a reply wakes the waiting thread itself, not a reader thread that
 would then have to wake it (on a small VM each wake-up costs about 0.1 ms).
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
+import marshal
 import socket
 import subprocess
 import sys
@@ -68,11 +68,11 @@ class ForkServer:
             if not data:
                 self._fail_all("the executor helper process ended")
                 return
-            message = json.loads(data)
+            request_id, result = marshal.loads(data)
             with self._lock:
-                waiter = self._pending.pop(message["id"], None)
+                waiter = self._pending.pop(request_id, None)
             if waiter is not None:
-                waiter(OperationResult.from_dict(message["result"]))  # type: ignore[operator]
+                waiter(OperationResult.from_wire(result))  # type: ignore[operator]
 
     def _fail_all(self, reason: str) -> None:
         with self._lock:
@@ -86,19 +86,19 @@ class ForkServer:
         request_id = next(self._ids)
         with self._lock:
             self._pending[request_id] = waiter
-        self._sock.send(json.dumps({"id": request_id, "request": request.to_dict()}).encode())
+        self._sock.send(marshal.dumps((request_id, request.to_wire())))
 
     def run(self, request: OperationRequest) -> OperationResult:
         """Run one operation and wait for its result (blocking; any thread)."""
         channel = self._channel()
         try:
-            channel.send(json.dumps({"id": 0, "request": request.to_dict()}).encode())
+            channel.send(marshal.dumps((0, request.to_wire())))
             data = channel.recv(MAX_MESSAGE)
         except OSError:
             data = b""
         if not data:
             return OperationResult(request.action, OCF.ERR_GENERIC, "the executor helper process ended")
-        return OperationResult.from_dict(json.loads(data)["result"])
+        return OperationResult.from_wire(marshal.loads(data)[1])
 
     def _channel(self) -> socket.socket:
         """This thread's own socket to the helper, made on first use."""
@@ -108,7 +108,7 @@ class ForkServer:
                 raise HacoreError("the executor helper is not running; call start() first")
             channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
             try:
-                socket.send_fds(self._sock, [b'{"channel": true}'], [theirs.fileno()])
+                socket.send_fds(self._sock, [b"channel"], [theirs.fileno()])
             finally:
                 theirs.close()
             with self._lock:

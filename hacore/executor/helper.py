@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import importlib
-import json
+import marshal
 import os
 import select
 import socket
@@ -80,15 +80,15 @@ class ForkServerLoop:
             data, fds = sock.recv(MAX_MESSAGE), []
         if not data:
             return False
-        message = json.loads(data)
         if fds:
             channel = socket.socket(fileno=fds[0])
             self.channels[fds[0]] = channel
             self.poller.register(fds[0], select.POLLIN)
             return True
-        request = OperationRequest.from_dict(message["request"])
+        request_id, values = marshal.loads(data)
+        request = OperationRequest.from_wire(values)
         queue = self.waiting.setdefault(request.instance, deque())
-        queue.append(((sock, message["id"]), request))
+        queue.append(((sock, request_id), request))
         if request.instance not in self.ops:
             self._start_next(request.instance)
         return True
@@ -149,7 +149,7 @@ class ForkServerLoop:
     def _reply(self, reply_to: ReplyTo, result: OperationResult) -> None:
         sock, request_id = reply_to
         try:
-            sock.send(json.dumps({"id": request_id, "result": result.to_dict()}).encode())
+            sock.send(marshal.dumps((request_id, result.to_wire())))
         except OSError:
             pass  # the client closed that channel: nobody waits for this result
 

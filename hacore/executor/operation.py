@@ -32,6 +32,14 @@ class OperationRequest:
     def from_dict(cls, data: dict) -> OperationRequest:
         return cls(**data)
 
+    def to_wire(self) -> tuple:
+        """The field values in order, for the executor's own socket protocol (marshal)."""
+        return tuple(getattr(self, name) for name in _REQUEST_FIELDS)
+
+    @classmethod
+    def from_wire(cls, values: tuple) -> OperationRequest:
+        return cls(*values)
+
 
 @dataclass(frozen=True)
 class OperationResult:
@@ -70,3 +78,18 @@ class OperationResult:
         data["killed"] = tuple(data.get("killed", ()))
         data["leftover"] = tuple(data.get("leftover", ()))
         return cls(**data)
+
+    def to_wire(self) -> tuple:
+        """The field values in order (the code as an int), for the executor's protocol."""
+        return tuple(int(self.code) if name == "code" else getattr(self, name)
+                     for name in _RESULT_FIELDS)
+
+    @classmethod
+    def from_wire(cls, values: tuple) -> OperationResult:
+        result = cls(*values)
+        object.__setattr__(result, "code", OCF.from_exit(int(values[1])))
+        return result
+
+
+_REQUEST_FIELDS = tuple(f.name for f in fields(OperationRequest))
+_RESULT_FIELDS = tuple(f.name for f in fields(OperationResult))

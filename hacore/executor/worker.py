@@ -29,7 +29,7 @@ switches workers off (every monitor forked).
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import select
 import signal
@@ -130,9 +130,9 @@ class WorkerOperation:
         request = self.request
         self.started = time.monotonic()
         self.deadline = self.started + request.timeout
-        self.worker.sock.send(json.dumps({
+        self.worker.sock.send(marshal.dumps({
             "params": request.params, "env": request.env, "timeout": request.timeout,
-            "interval": request.interval, "depth": request.depth}).encode())
+            "interval": request.interval, "depth": request.depth}))
 
     @property
     def fds(self) -> list[int]:
@@ -144,12 +144,12 @@ class WorkerOperation:
         worker = self.worker
         if fd == worker.sock.fileno():
             data = worker.sock.recv(MAX_MESSAGE)
-            self.reply = json.loads(data) if data else None
+            self.reply = marshal.loads(data) if data else None
             return "done"
         if fd == worker.pidfd:  # the worker ended: after its last reply, or in the middle
             try:
                 data = worker.sock.recv(MAX_MESSAGE, socket.MSG_DONTWAIT)
-                self.reply = json.loads(data) if data else None
+                self.reply = marshal.loads(data) if data else None
             except BlockingIOError:
                 pass
             return "done"
@@ -361,7 +361,7 @@ def _serve(sock: socket.socket, handle: NativeAgent, instance: str) -> None:
         data = sock.recv(MAX_MESSAGE)
         if not data:
             os._exit(0)  # the helper is gone
-        request = json.loads(data)
+        request = marshal.loads(data)
         os.environ.update(request["env"])
         ctx = OperationContext("monitor", float(request["timeout"]), float(request["interval"]),
                                int(request["depth"]))
@@ -372,7 +372,7 @@ def _serve(sock: socket.socket, handle: NativeAgent, instance: str) -> None:
         except (OSError, ValueError):
             pass
         retire = baseline.restore()
-        sock.send(json.dumps({"code": int(result.code), "reason": result.reason,
-                              "retire": retire}).encode())
+        sock.send(marshal.dumps({"code": int(result.code), "reason": str(result.reason),
+                                 "retire": retire}))
         if retire:
             os._exit(0)
