@@ -122,15 +122,19 @@ def check_s1(violations: Sequence[Any], start_wall: float,
     ``violations``: S1 checker Violations (wall, kind, item, nodes); ``start_wall``: the
     episode's time.time() at t=0; ``windows``: (node, from, to) in episode seconds.
     """
-    found: dict[tuple[str, str, tuple[str, ...]], Finding] = {}
-    for v in violations:
+    first: dict[tuple[str, str, tuple[str, ...]], tuple[float, bool]] = {}
+    last: dict[tuple[str, str, tuple[str, ...]], float] = {}
+    for v in sorted(violations, key=lambda v: v.wall):
         at = v.wall - start_wall
         inside = any(node in v.nodes and lo <= at <= hi for node, lo, hi in windows)
         key = (v.kind, v.item, tuple(v.nodes))
-        if key not in found or (found[key].in_window and not inside):
-            found[key] = Finding("s1", f"{v.kind} {v.item} held by {', '.join(v.nodes)}",
-                                 round(at, 2), tuple(v.nodes), inside)
-    return list(found.values())
+        if key not in first or (first[key][1] and not inside):
+            first[key] = (at, inside)
+        last[key] = at
+    return [Finding("s1", f"{kind} {item} held by {', '.join(nodes)} "
+                          f"(seen t={at:.1f}..{last[(kind, item, nodes)]:.1f} s)",
+                    round(at, 2), nodes, inside)
+            for (kind, item, nodes), (at, inside) in first.items()]
 
 
 def check_daemon_logs(new_lines: dict[str, list[str]], killed: dict[str, int]) -> list[Finding]:

@@ -51,6 +51,7 @@ class EpisodeOptions:
     window_grace: float = 20.0
     kinds: tuple[str, ...] | None = None
     max_pause: float = 10.0
+    schedule: tuple[Fault, ...] | None = None  # a scenario: these faults instead of the seed's
     ready_timeout: float = 240.0
     log_dir: str | None = None  # where to keep the daemon logs of episodes with findings
     keep_all_logs: bool = False
@@ -62,8 +63,9 @@ class Episode:
     def __init__(self, bed: CampaignBed, seed: int, options: EpisodeOptions) -> None:
         self.bed, self.seed, self.opt = bed, seed, options
         names = [n.name for n in bed.c.nodes]
-        self.schedule = make_schedule(seed, names, SERVICES, options.length,
-                                      options.kinds or ALL_KINDS, options.max_pause)
+        self.schedule = (list(options.schedule) if options.schedule is not None else
+                         make_schedule(seed, names, SERVICES, options.length,
+                                       options.kinds or ALL_KINDS, options.max_pause))
         self.applied: list[dict[str, Any]] = []
         self.admin: list[AdminRecord] = []
         self.killed: dict[str, int] = {}
