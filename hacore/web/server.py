@@ -49,13 +49,12 @@ PUBLIC_FILES = {"/static/style.css": ("style.css", "text/css; charset=utf-8")}
 SESSION_FILES = {"/static/console.js": ("console.js", "text/javascript; charset=utf-8")}
 
 
-def http_status(reply: dict[str, Any], method: str, api: Api) -> int:
-    """The HTTP status of an API reply: 200, 404 unknown method, 400 bad input, 409 else."""
+def http_status(reply: dict[str, Any]) -> int:
+    """The HTTP status of an API reply: 200, 400 bad input (exit code 2), 409 refused or
+    failed (exit code 1)."""
     err = reply.get("error") if isinstance(reply, dict) else None
     if not err:
         return 200
-    if method not in api.methods():
-        return 404
     return 400 if err.get("exit_code") == 2 else 409
 
 
@@ -209,7 +208,7 @@ class WebServer:
         else:
             return refusal(f"method {request.method} is not allowed here (GET or POST)", 405)
         reply = await self.api.call(method, params)
-        return Response.json(reply, http_status(reply, method, self.api))
+        return Response.json(reply, http_status(reply))
 
     async def _login(self, request: Request) -> Response:
         as_json = _wants_json(request)

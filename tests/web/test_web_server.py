@@ -89,8 +89,10 @@ def test_login_sets_a_strict_secure_cookie_and_api_matches_the_backend(served):
     assert status == 303 and headers["location"] == "/"
     cookie = headers["set-cookie"]
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=Strict" in cookie
-    status, _h, body = client.request("GET", "/api/status")
+    status, headers, body = client.request("GET", "/api/status")
     assert status == 200 and json.loads(body) == backend.api_status()
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY" and headers["cache-control"] == "no-store"
     status, _h, body = client.request("GET", "/")
     assert b'name="csrf-token"' in body
 
