@@ -3,11 +3,14 @@
 Every fact is worded by ``hacore.journal.compose`` and appended to this node's journal
 (``<state-dir>/journal``). A journal that cannot be opened or written is logged and the
 daemon goes on: the journal tells the story, it never stops the recovery it records.
+Each event goes on to ``listeners`` (the node's alerts and metrics, ``daemon.alerting``);
+one that could not be written still does, with seq 0.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -39,20 +42,26 @@ class EventLog:
 
     def record(self, draft: dict[str, Any], incident: str | None = None) -> Event | None:
         """Append one composed event (``compose.<fact>(...)``); None when it was not written."""
-        if self.journal is None:
+        event: Event | None = None
+        if self.journal is not None:
+            try:
+                event = self.journal.append(**draft, incident=incident)
+            except Exception as exc:  # noqa: BLE001 - see the module docstring
+                log.error("%s: journal write failed (%s); going on", self.node, exc)
+        if event is None:  # alerts and metrics still hear of it, with seq 0: not journaled
+            self._listen(Event(0, time.time(), self.node, draft["kind"], draft["message"],
+                               draft.get("service"), incident, dict(draft.get("fields") or {})))
             return None
-        try:
-            event = self.journal.append(**draft, incident=incident)
-        except Exception as exc:  # noqa: BLE001 - see the module docstring
-            log.error("%s: journal write failed (%s); going on", self.node, exc)
-            return None
+        self._listen(event)
+        return event
+
+    def _listen(self, event: Event) -> None:
         for listener in self.listeners:
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001 - alerts and metrics never stop the daemon
+            except Exception:
                 log.exception("%s: an event listener failed on event %d; going on",
                               self.node, event.seq)
-        return event
 
     def incident_of(self, draft: dict[str, Any], incident: str | None = None) -> str | None:
         """``record`` and return the incident id the event was given."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import zlib
 from types import SimpleNamespace
 
 from hacore.daemon.events import EventLog

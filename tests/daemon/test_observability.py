@@ -9,6 +9,7 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
@@ -33,9 +34,9 @@ sleep 60
 
 
 class _Posts(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict]] = []
+    received: ClassVar[list[tuple[str, dict]]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append((self.headers["X-Hacore-Alert-Seq"], body))
         self.send_response(204)

@@ -14,6 +14,7 @@ import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -31,9 +32,9 @@ HANGING_SCRIPT = "#!/bin/sh\nsleep 120\n"
 
 
 class _Posts(BaseHTTPRequestHandler):
-    received: list[dict] = []
+    received: ClassVar[list[dict]] = []
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         self.received.append({**body, "header_seq": self.headers["X-Hacore-Alert-Seq"]})
         self.send_response(200)
@@ -65,9 +66,9 @@ class _AlertingTestbed(HacoreTestbed):
 
 
 def _scrape(client, address: str) -> dict:
-    with client.in_netns():
-        with urllib.request.urlopen(f"http://{address}:9664/metrics", timeout=10) as reply:
-            return parse_exposition(reply.read().decode())
+    with client.in_netns(), urllib.request.urlopen(f"http://{address}:9664/metrics",
+                                                   timeout=10) as reply:
+        return parse_exposition(reply.read().decode())
 
 
 def test_crash_failover_alerts_metrics_and_cluster_journal_on_the_testbed():
