@@ -150,7 +150,7 @@ class JournalRequests:
         keep = event_filter(since=since, incident=incident, service=service)
 
         def read() -> list[dict[str, Any]]:
-            return [e.to_dict() for e in read_journal(directory) if e.seq > after and keep(e)]
+            return [e.to_dict() for e in read_journal(directory, after=after) if keep(e)]
 
         return await asyncio.to_thread(read)
 

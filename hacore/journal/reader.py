@@ -37,10 +37,17 @@ class ReadStats:
     files: list[str] = field(default_factory=list)
 
 
-def read_journal(directory: str | Path, stats: ReadStats | None = None) -> Iterator[Event]:
-    """Every event of one node's journal directory, in the order written."""
+def read_journal(directory: str | Path, stats: ReadStats | None = None,
+                 after: int = 0) -> Iterator[Event]:
+    """Every event of one node's journal directory, in the order written; ``after``: only
+    those with a larger seq (segments that end before it are not read)."""
     stats = stats if stats is not None else ReadStats()
-    for path in segment_paths(directory):
+    paths = segment_paths(directory)
+    firsts = [_first_seq(p) for p in paths]
+    for i, path in enumerate(paths):
+        following = firsts[i + 1] if i + 1 < len(firsts) else None
+        if after and following is not None and following <= after + 1:
+            continue  # every event of this segment is at or before ``after``
         try:
             with open(path, "rb") as handle:
                 lines = handle.readlines()
@@ -51,8 +58,16 @@ def read_journal(directory: str | Path, stats: ReadStats | None = None) -> Itera
             event = parse_line(line)
             if event is None:
                 stats.skipped += 1
-            else:
+            elif event.seq > after:
                 yield event
+
+
+def _first_seq(path: Path) -> int | None:
+    match = SEGMENT_RE.match(path.name)
+    try:
+        return int(match.group(1)) if match else None
+    except (IndexError, ValueError):
+        return None
 
 
 def merge(streams: Iterable[Iterable[Event]]) -> Iterator[Event]:

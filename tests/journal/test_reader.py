@@ -44,3 +44,28 @@ def test_follower_returns_only_new_whole_events_across_rotation(tmp_path):
         handle.write(b'{"seq":999')
     assert follower.poll() == []
     j.close()
+
+
+def test_reading_after_a_seq_skips_the_segments_that_end_before_it(tmp_path):
+    """With 5 segments, after=seq of the 4th segment's middle reads only the last two files
+    and yields exactly the later events; after=0 reads everything."""
+    from hacore.journal import compose
+    from hacore.journal.reader import ReadStats
+    from hacore.journal.writer import MIN_SEGMENT, segment_paths
+
+    journal = Journal(tmp_path, "n1", Retention(max_bytes=100 * MIN_SEGMENT,
+                                                segment_bytes=MIN_SEGMENT))
+    total = 0
+    while len(segment_paths(tmp_path)) < 5:
+        journal.append(**compose.admin("hacore service enable web " + "x" * 200))
+        total += 1
+    journal.close()
+    paths = segment_paths(tmp_path)
+    fourth_first = int(paths[3].name[7:19])
+    fifth_first = int(paths[4].name[7:19])
+    after = (fourth_first + fifth_first) // 2
+    stats = ReadStats()
+    got = [e.seq for e in read_journal(tmp_path, stats, after=after)]
+    assert got == list(range(after + 1, total + 1))
+    assert stats.files == [str(p) for p in paths[3:]]
+    assert [e.seq for e in read_journal(tmp_path)] == list(range(1, total + 1))
