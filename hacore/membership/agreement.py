@@ -69,6 +69,8 @@ class ProtocolState:
         self.lapsed_since: float | None = None  # coordinator without a lease since
         self.member_lease = float("-inf")
         self.view_at = float("-inf")  # when the adopted view was last confirmed
+        self.view_made_at = float("-inf")  # when the published view took its epoch
+        self.claim_agreed = False  # the adopted view's coordinator says it is agreed
         self.stable_since = now
 
     # -- sending ----------------------------------------------------------------------
@@ -87,7 +89,7 @@ class ProtocolState:
         claim = None
         if self.coordinating and self.view is not None:
             claim = ViewClaim(self.view.epoch, self.view.members, self.view.expected,
-                              max(0.0, self.lease_expires(now) - now))
+                              max(0.0, self.lease_expires(now) - now), self.agreed(now))
         return Heartbeat(
             ack_incarnation=peer.incarnation, ack_seq=peer.window.highest, grant=grant,
             candidate=self.is_candidate(now), follows=self.following(now), epoch=self.epoch,
@@ -136,6 +138,7 @@ class ProtocolState:
             self.member_lease = max(self.member_lease, sent + left)
             self.epoch = max(self.epoch, claim.epoch)
             self.view = AgreedView(claim.epoch, sender, claim.members, claim.expected)
+            self.claim_agreed = claim.agreed
             self.expected = claim.expected
             self.view_at = now
             self.seen_all = True
@@ -205,6 +208,34 @@ class ProtocolState:
 
     def holds_lease(self, now: float) -> bool:
         return self.lease_expires(now) > now
+
+    def agreed(self, now: float) -> bool:
+        """Whether the current view is agreed (see MembershipView.agreed).
+
+        On the coordinator: it holds a fresh lease, every member's latest heartbeat (received
+        after the view took its epoch) follows it and carries this epoch, and every peer it
+        reaches both ways is a member. On a member: the coordinator said so in the view it
+        last adopted, and the member's own lease from it is fresh.
+        """
+        view = self.view
+        if view is None:
+            return False
+        if not self.coordinating:
+            return (self.claim_agreed and view.coordinator != self.me.id
+                    and self.member_lease > now)
+        if not self.holds_lease(now):
+            return False
+        members = dict(view.members)
+        for peer in self.peers.values():
+            if peer.node.id in members:
+                hb = peer.hb
+                if (hb is None or peer.incarnation != members[peer.node.id]
+                        or peer.hb_at < self.view_made_at or hb.follows != self.me.id
+                        or hb.epoch < view.epoch):
+                    return False
+            elif peer.reachable:
+                return False
+        return True
 
     # -- the periodic step ------------------------------------------------------------
     def stalled(self, now: float) -> None:
@@ -290,5 +321,6 @@ class ProtocolState:
                 expected != self.view.expected:
             self.epoch += 1
             self.stable_since = now
+            self.view_made_at = now
             self.view = AgreedView(self.epoch, self.me.id, tuple(members), expected)
         self.expected = expected

@@ -56,6 +56,9 @@ class QuorumFigures:
     total: int  # votes of the current members
     quorum: int  # votes needed
     quorate: bool
+    #: why the partition is not quorate ("" when it is): the votes may be present while no
+    #: coordinator holds a lease yet (an election after the coordinator was lost)
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,12 @@ class MembershipView:
     coordinator: str | None  # None in a partition without quorum
     lease: LeaseState
     links_down: tuple[tuple[str, str], ...] = ()  # (peer, address) pairs currently down
+    #: True when this quorate view is *agreed*: its coordinator holds a fresh lease, every
+    #: member confirmed this epoch, and no node the coordinator reaches both ways is outside
+    #: it (so a node missing from it has been silent to the only coordinator with a lease
+    #: for the silence window; docs/protocol.md). False while it settles; None when the
+    #: provider cannot tell.
+    agreed: bool | None = None
 
     @property
     def quorate(self) -> bool:

@@ -20,6 +20,9 @@ def view_events(old: MembershipView | None, new: MembershipView) -> list[Members
     if joined or left or old.epoch != new.epoch or old.coordinator != new.coordinator:
         detail = f"epoch {new.epoch}, coordinator {new.coordinator or 'none'}"
         events.append(MembershipEvent("view", new, detail=detail, joined=joined, left=left))
+    elif new.agreed and not old.agreed and new.quorate:
+        events.append(MembershipEvent("view", new, detail=f"epoch {new.epoch} agreed by "
+                                      f"every member, coordinator {new.coordinator}"))
     if new.quorate and not old.quorate:
         events.append(MembershipEvent("quorum-gained", new, detail=_figures(new)))
     for name, address in sorted(set(new.links_down) - set(old.links_down)):
@@ -34,4 +37,5 @@ def view_events(old: MembershipView | None, new: MembershipView) -> list[Members
 
 def _figures(view: MembershipView) -> str:
     q = view.quorum
-    return f"{q.total} of {q.expected} votes, {q.quorum} needed"
+    figures = f"{q.total} of {q.expected} votes, {q.quorum} needed"
+    return f"{figures}: {q.reason}" if q.reason and not q.quorate else figures

@@ -48,9 +48,10 @@ def build_view(state: ProtocolState, now: float, wall: float, started_wall: floa
     present = total_votes(config, names)
     quorate = agreed is not None and is_quorate(config, names, seen_all=state.seen_all,
                                                 expected_votes=expected)
+    needed = needed_votes(config, names, expected)
     figures = QuorumFigures(expected=effective_expected_votes(config, present, expected),
-                            total=present, quorum=needed_votes(config, names, expected),
-                            quorate=quorate)
+                            total=present, quorum=needed, quorate=quorate,
+                            reason="" if quorate else _why_not(state, agreed, present, needed))
     expires = state.lease_expires(now)
     held = expires > now
     role = "none"
@@ -67,4 +68,19 @@ def build_view(state: ProtocolState, now: float, wall: float, started_wall: floa
         coordinator=state.by_id[agreed.coordinator].name if agreed and quorate else None,
         lease=LeaseState(held=held, expires=max(expires, 0.0), role=role),  # type: ignore[arg-type]
         links_down=links_down,
+        agreed=quorate and state.agreed(now),
     )
+
+
+def _why_not(state: ProtocolState, agreed: object, present: int, needed: int) -> str:
+    """Why a partition is not quorate, in words (the figures alone can look quorate)."""
+    if present < needed:
+        return f"{present} votes present, {needed} needed"
+    quorum = state.config.quorum
+    waits = quorum.wait_for_all or (quorum.two_node and len(state.config.nodes) <= 2)
+    if waits and not state.seen_all:
+        return "wait_for_all: every node has not yet been seen at once"
+    if agreed is None:
+        return ("the votes are present but no coordinator holds a lease for this partition "
+                "yet (electing one)")
+    return "the view's figures fall short of quorum"

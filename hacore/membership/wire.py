@@ -121,6 +121,7 @@ class ViewClaim:
     members: tuple[tuple[int, int], ...]  # (node id, incarnation)
     expected: int
     lease_left: float  # seconds of lease the coordinator still holds when sending
+    agreed: bool = False  # every member confirmed this epoch, no reached node is outside
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ def heartbeat_body(hb: Heartbeat) -> bytes:
     if hb.view is not None:
         body["v"] = {"e": hb.view.epoch, "m": [list(m) for m in hb.view.members],
                      "x": hb.view.expected, "l": round(hb.view.lease_left, 6)}
+        if hb.view.agreed:
+            body["v"]["a"] = 1
     return json.dumps(body, separators=(",", ":")).encode()
 
 
@@ -195,7 +198,8 @@ def _parse_view(raw: Any) -> ViewClaim:
     lease = raw.get("l", 0.0)
     if type(lease) not in (int, float) or not 0 <= lease < 3600:
         raise DecodeError("malformed", "view lease is not a number of seconds")
-    return ViewClaim(_int(raw, "e"), tuple(pairs), _int(raw, "x", 65535), float(lease))
+    return ViewClaim(_int(raw, "e"), tuple(pairs), _int(raw, "x", 65535), float(lease),
+                     bool(_int(raw, "a", 1)))
 
 
 class ReplayWindow:

@@ -331,8 +331,8 @@ class Cluster(NetworkFaults):
             wire = self._wires.pop(node.name, None)
             if wire is not None:
                 wire.stop()
-            netns_tools.ip_batch([f"link del {node.name}", f"link del {node.name}w"], self.switch_netns,
-                                 check=False)
+            netns_tools.ip_batch([f"link del {node.name}", f"link del {node.name}w",
+                                  f"link del {node.name}b"], self.switch_netns, check=False)
             node.cgroup.remove()
 
     def boot(self, ref: NodeRef) -> None:
@@ -342,6 +342,7 @@ class Cluster(NetworkFaults):
             if node.up:
                 raise OperationFailed(f"node {node.name} is up; crash or shut it down before boot")
             self._boot_many([node])
+            self._plug_second_link([node])
             if self._delays.get(node.name):
                 self._insert_wire(node.name, self._delays[node.name])
 

@@ -3,6 +3,11 @@
 A mixin of Cluster. Partitions, cuts and loss are rules on the switch (see switch.py);
 delay is a user-space wire on the node's cable (see delay.py). All of them are properties
 of the network: they stay across a node's reboot until changed or healed.
+
+A second link (``add_second_link()``): every node gets ``eth1`` on a second bridge of the
+switch (port ``<node>b``, address ``node.address2`` in 10.78.<octet>.0/24), for redundant
+links. Partitions, cuts and loss then apply to both links; ``link_down(node, link=1)`` pulls
+only the second cable. It is re-plugged when a node boots again.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class NetworkFaults:
     switch_netns: str
     _wires: dict[str, DelayWire]
     _delays: dict[str, float]
+    _octet: int
+    second_link: bool = False
 
     def node(self, ref: NodeRef) -> Node:
         raise NotImplementedError
@@ -41,15 +48,58 @@ class NetworkFaults:
     def _cable(self, port: str) -> list[str]:
         return [port, f"{port}w"] if port in self._wires else [port]
 
-    def link_down(self, ref: NodeRef) -> None:
-        """Pull the node's cable: its switch port goes down (eth0 loses carrier)."""
-        cable = self._cable(self._port(ref))
+    def _ports(self, port: str) -> list[str]:
+        """The switch ports of one node on every link (the client has only link 0)."""
+        return [port, f"{port}b"] if self.second_link and port != "client" else [port]
+
+    def link_down(self, ref: NodeRef, link: int = 0) -> None:
+        """Pull the node's cable: its switch port goes down (eth0 loses carrier).
+
+        ``link=1`` pulls the second link's cable (eth1) instead (see ``add_second_link``)."""
+        port = self._port(ref)
+        cable = self._cable(port) if link == 0 else [self._second_port(port, link)]
         netns_tools.ip_batch([f"link set {name} down" for name in cable], self.switch_netns)
 
-    def link_up(self, ref: NodeRef) -> None:
-        """Plug the node's cable back in."""
-        cable = self._cable(self._port(ref))
+    def link_up(self, ref: NodeRef, link: int = 0) -> None:
+        """Plug the node's cable back in (``link=1``: the second link's)."""
+        port = self._port(ref)
+        cable = self._cable(port) if link == 0 else [self._second_port(port, link)]
         netns_tools.ip_batch([f"link set {name} up" for name in cable], self.switch_netns)
+
+    def _second_port(self, port: str, link: int) -> str:
+        if link != 1 or not self.second_link or port == "client":
+            raise ValueError(f"link={link}: {port} has link 0" +
+                             (" and 1" if self.second_link and port != "client" else "")
+                             + " (add_second_link() adds link 1 to the nodes)")
+        return f"{port}b"
+
+    def second_address(self, ref: NodeRef) -> str:
+        """The node's address on the second link (10.78.<octet>.<i>)."""
+        node = self.node(ref)
+        return f"10.78.{self._octet}.{node.name[1:]}"
+
+    def add_second_link(self) -> None:
+        """Give every node a second link: eth1 on bridge br1 of the switch, port <node>b,
+        address ``second_address(node)``/24. Nodes booted later get it too."""
+        with self.lock:
+            if self.second_link:
+                return
+            netns_tools.ip_batch(["link add br1 type bridge stp_state 0 forward_delay 0 "
+                                  "mcast_snooping 0", "link set br1 up"], self.switch_netns)
+            self.second_link = True
+            self._plug_second_link([n for n in self.nodes if n.up])
+
+    def _plug_second_link(self, nodes: Iterable[Node]) -> None:
+        """Wire eth1 of freshly made nodes to br1 (Cluster.boot calls this)."""
+        if not self.second_link:
+            return
+        for node in nodes:
+            netns_tools.ip_batch([
+                f"link add {node.name}b type veth peer name eth1 netns {node.netns}",
+                f"link set {node.name}b master br1 up",
+            ], self.switch_netns)
+            netns_tools.ip_batch([f"addr add {self.second_address(node)}/24 dev eth1",
+                                  "link set eth1 up"], node.netns)
 
     def _insert_wire(self, port: str, delay: float) -> None:
         netns_tools.ip_batch([
@@ -88,14 +138,16 @@ class NetworkFaults:
                 for other in ports[i + 1 :]:
                     for a in group:
                         for b in other:
-                            self.rules.block(a, b)
-                            self.rules.block(b, a)
+                            for pa, pb in zip(self._ports(a), self._ports(b)):
+                                self.rules.block(pa, pb)
+                                self.rules.block(pb, pa)
             self.rules.apply(self.switch_netns)
 
     def partition_oneway(self, src: NodeRef | Client, dst: NodeRef | Client) -> None:
         """Drop IP traffic from ``src`` to ``dst``; ``dst`` still reaches ``src``."""
         with self.lock:
-            self.rules.block(self._port(src), self._port(dst))
+            for a, b in zip(self._ports(self._port(src)), self._ports(self._port(dst))):
+                self.rules.block(a, b)
             self.rules.apply(self.switch_netns)
 
     def cut(self, a: NodeRef | Client, b: NodeRef | Client) -> None:
@@ -116,7 +168,8 @@ class NetworkFaults:
             raise ValueError(f"delay={delay}: seconds from 0 to 60")
         port = self._port(ref)
         with self.lock:
-            self.rules.loss[port] = float(loss)
+            for each in self._ports(port):
+                self.rules.loss[each] = float(loss)
             self.rules.apply(self.switch_netns)
             self._set_delay(port, float(delay))
 
@@ -129,6 +182,7 @@ class NetworkFaults:
                 self._remove_wire(port)
             self._delays.clear()
             netns_tools.ip_batch(
-                [f"link set {n.name} up" for n in self.nodes if n.up] + ["link set client up"],
+                [f"link set {p} up" for n in self.nodes if n.up for p in self._ports(n.name)]
+                + ["link set client up"],
                 self.switch_netns,
             )
