@@ -13,7 +13,12 @@ has restarted meanwhile never reaches the new one) and hands the rest on as
 ``Message(sender, sender_incarnation, payload)``; the daemon checks the sender against its
 membership view. Messages wait in a bounded queue per peer (the oldest is dropped when it
 is full) and are dropped after ``max_age`` seconds: the daemon's messages are idempotent and
-resent until answered, so a late copy is useless and a lost one is resent.
+resent until answered, so a late copy is useless and a lost one is resent. Data the peer
+has not acknowledged within ``max_age`` aborts the connection (TCP_USER_TIMEOUT), so a
+message cannot arrive long after it was sent (across a healed partition, say: a datagram
+would have been lost there, and a late one could act on a decision already revised). The
+daemon sets ``max_age`` to its node-loss timeout. Idle incoming streams are probed
+(TCP keepalive), and a new stream from a peer replaces its older one.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import ssl
 import struct
 import time
@@ -49,6 +55,9 @@ WRITE_TIMEOUT = 5.0
 QUEUE_SIZE = 1024
 MAX_AGE = 10.0
 BACKOFF_FIRST, BACKOFF_MAX = 0.05, 2.0
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 5, 2, 3  # a dead peer: ~11 s
+#: the least max_age a daemon channel gets (the connect + handshake must fit in it)
+MIN_DAEMON_AGE = 1.0
 
 Address = tuple[str, int]
 
@@ -100,6 +109,7 @@ class _PeerLink:
                 errors.append(f"{host}:{port}: {exc}")
                 continue
             self.connects += 1
+            _tune(writer, user_timeout=self.channel.max_age)
             return writer
         raise ConnectionError("; ".join(errors) or "no address")
 
@@ -168,6 +178,7 @@ class MessageChannel:
                       if name != node}
         self._servers: list[asyncio.base_events.Server] = []
         self._readers: set[asyncio.Task[None]] = set()
+        self._inbound: dict[str, asyncio.StreamWriter] = {}
         self.refused = 0  # frames or connections refused (tests and logs)
 
     async def start(self) -> None:
@@ -240,11 +251,18 @@ class MessageChannel:
                 log.warning("refused a message connection whose certificate names %r",
                             sender)
                 return
+            _tune(writer, keepalive=True)
+            older = self._inbound.get(sender)
+            if older is not None:
+                older.close()  # the peer reconnected: its old stream is dead or dying
+            self._inbound[sender] = writer
             await self._read_frames(sender, reader)
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError):
             pass
         finally:
             self._readers.discard(task)
+            if sender is not None and self._inbound.get(sender) is writer:
+                del self._inbound[sender]
             writer.close()
 
     async def _read_frames(self, sender: str, reader: asyncio.StreamReader) -> None:
@@ -266,6 +284,25 @@ class MessageChannel:
                 self.on_message(Message(sender, from_inc, payload))
             except Exception:  # noqa: BLE001 - one bad message must not close the stream
                 log.exception("handling a message from %s failed", sender)
+
+
+def _tune(writer: asyncio.StreamWriter, *, user_timeout: float | None = None,
+          keepalive: bool = False) -> None:
+    """TCP_USER_TIMEOUT (unacknowledged data aborts the stream) and keepalive probes."""
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return
+    try:
+        if user_timeout is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
+                            max(1, int(user_timeout * 1000)))
+        if keepalive:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, KEEPALIVE_IDLE)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, KEEPALIVE_INTERVAL)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPCNT, KEEPALIVE_COUNT)
+    except (OSError, AttributeError) as exc:  # not Linux: the defaults then
+        log.debug("cannot tune a message stream: %s", exc)
 
 
 def node_addresses(addresses: tuple[str, ...], port: int) -> list[Address]:
@@ -291,4 +328,5 @@ def daemon_channel(config: ClusterConfig, node: str, key: bytes, provider: Membe
     return MessageChannel(
         node, cluster_ca(key), listen or node_addresses(me.addresses, port),
         peers or {n.name: node_addresses(n.addresses, port) for n in config.nodes},
-        on_message, incarnation=lambda: incarnation_of(node), peer_incarnation=incarnation_of)
+        on_message, incarnation=lambda: incarnation_of(node), peer_incarnation=incarnation_of,
+        max_age=max(MIN_DAEMON_AGE, config.timing.node_loss_timeout))

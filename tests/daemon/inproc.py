@@ -26,11 +26,12 @@ def free_port() -> int:
 
 
 class InprocCluster:
-    """With ``tls``, daemon messages travel over the TLS channel on loopback (each node
-    listens on its 127.0.0.x address) instead of the Bus; membership stays on the Bus."""
+    """Daemon messages travel over the TLS channel on loopback as in production (each node
+    listens on its 127.0.0.x address); membership stays on the Bus. ``tls=False`` carries
+    them on the Bus instead (the provider's ``send``)."""
 
     def __init__(self, config: ClusterConfig, base: Path, executor: ForkServer,
-                 tls: bool = False) -> None:
+                 tls: bool = True) -> None:
         self.config = config
         self.base = base
         self.executor = executor
@@ -89,7 +90,7 @@ async def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str 
 @contextlib.asynccontextmanager
 async def inproc_cluster(config: ClusterConfig, base: Path, executor: ForkServer,
                          nodes: list[str] | None = None, socket: bool = False,
-                         probe_interval: float = 60.0, tls: bool = False
+                         probe_interval: float = 60.0, tls: bool = True
                          ) -> AsyncIterator[InprocCluster]:
     cluster = InprocCluster(config, base, executor, tls=tls)
     try:

@@ -16,10 +16,16 @@ KEY = b"k" * 32
 CA = cluster_ca(KEY)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_ports(*names: str) -> dict[str, int]:
+    """Distinct loopback ports free now, one per name (all held open while choosing)."""
+    socks = [socket.socket() for _ in names]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return {name: int(s.getsockname()[1]) for name, s in zip(names, socks)}
+    finally:
+        for s in socks:
+            s.close()
 
 
 def make(node: str, ports: dict[str, int], got: list[Message], key: bytes = KEY,
@@ -43,7 +49,7 @@ async def until(cond: Callable[[], object], timeout: float = 10.0) -> None:
 def test_frames_arrive_in_order_with_sender_and_incarnation() -> None:
     """Messages reach the peer in order, named by the sender's certificate and incarnation."""
     async def run() -> list[Message]:
-        ports = {"n1": free_port(), "n2": free_port()}
+        ports = free_ports("n1", "n2")
         got1: list[Message] = []
         got2: list[Message] = []
         a, b = make("n1", ports, got1, incarnation=7), make("n2", ports, got2)
@@ -72,7 +78,7 @@ def test_frames_arrive_in_order_with_sender_and_incarnation() -> None:
 def test_reconnects_after_the_peer_restarts() -> None:
     """A message sent while the peer is down arrives once it listens again."""
     async def run() -> tuple[list[Message], int]:
-        ports = {"n1": free_port(), "n2": free_port()}
+        ports = free_ports("n1", "n2")
         got: list[Message] = []
         a = make("n1", ports, [])
         await a.start()
@@ -100,7 +106,7 @@ def test_reconnects_after_the_peer_restarts() -> None:
 def test_oversized_frame_closes_the_connection() -> None:
     """A frame above the receiver's limit is not delivered; smaller ones after a reconnect are."""
     async def run() -> tuple[list[bytes], int]:
-        ports = {"n1": free_port(), "n2": free_port()}
+        ports = free_ports("n1", "n2")
         got: list[Message] = []
         a = make("n1", ports, [])
         b = make("n2", ports, got, max_frame=1000)
@@ -126,7 +132,7 @@ def test_other_cluster_and_wrong_node_are_refused() -> None:
     """A peer with another cluster's key gets nothing through, and a listener whose
     certificate names another node than the one dialled is never sent to."""
     async def run() -> tuple[list[Message], list[Message]]:
-        ports = {"n1": free_port(), "n2": free_port(), "n3": free_port()}
+        ports = free_ports("n1", "n2", "n3", "a")
         got2: list[Message] = []
         got_imposter: list[Message] = []
         stranger = make("n1", ports, [], key=b"z" * 32, connect_timeout=1.0)
@@ -134,7 +140,7 @@ def test_other_cluster_and_wrong_node_are_refused() -> None:
         # "n3"'s port is served by a node calling itself n2
         imposter = MessageChannel("n2", CA, [("127.0.0.1", ports["n3"])], {},
                                   got_imposter.append)
-        a = make("n1", {"n1": free_port(), "n3": ports["n3"]}, [])
+        a = make("n1", {"n1": ports["a"], "n3": ports["n3"]}, [])
         for ch in (stranger, b, imposter, a):
             await ch.start()
         try:
@@ -153,7 +159,7 @@ def test_other_cluster_and_wrong_node_are_refused() -> None:
 def test_plaintext_and_raw_frames_are_refused() -> None:
     """A client without TLS cannot inject a frame."""
     async def run() -> list[Message]:
-        ports = {"n1": free_port(), "n2": free_port()}
+        ports = free_ports("n1", "n2")
         got: list[Message] = []
         b = make("n2", ports, got)
         await b.start()
@@ -184,7 +190,7 @@ def test_plaintext_and_raw_frames_are_refused() -> None:
 def test_message_for_an_earlier_incarnation_is_dropped() -> None:
     """A frame addressed to another incarnation of the receiver is not delivered."""
     async def run() -> list[bytes]:
-        ports = {"n1": free_port(), "n2": free_port()}
+        ports = free_ports("n1", "n2")
         got: list[Message] = []
         target = {"n2": 5}
         a = make("n1", ports, [], peer_incarnation=lambda n: target[n])
@@ -202,3 +208,27 @@ def test_message_for_an_earlier_incarnation_is_dropped() -> None:
             await b.stop()
 
     assert asyncio.run(run()) == [b"current"]
+
+
+def test_a_message_older_than_max_age_is_never_sent_late() -> None:
+    """A message queued for a peer that is down longer than max_age is dropped, not sent
+    when the peer comes back; one sent after it returns arrives."""
+    async def run() -> list[bytes]:
+        ports = free_ports("n1", "n2")
+        got: list[Message] = []
+        a = make("n1", ports, [], max_age=0.5)
+        await a.start()
+        b = make("n2", ports, got)
+        try:
+            a.send("n2", b"stale")
+            await asyncio.sleep(1.5)
+            await b.start()
+            a.send("n2", b"fresh")
+            await until(lambda: got)
+            await asyncio.sleep(0.3)
+            return [m.payload for m in got]
+        finally:
+            await a.stop()
+            await b.stop()
+
+    assert asyncio.run(run()) == [b"fresh"]
