@@ -215,3 +215,42 @@ def test_a_hanging_alert_script_does_not_delay_recovery(tmp_path, executor):
     took, pending = asyncio.run(go())
     assert took < 50, f"recovery waited for the hook ({took:.1f} s)"
     assert pending >= 1  # the hook was still busy (or queued) when web ran again
+
+
+def test_a_node_cut_off_alone_sends_its_own_quorum_lost_alert(tmp_path, executor):
+    """n3 is partitioned away: n3 (and only n3) alerts quorum-lost, and quorum-regained
+    once healed; its /metrics say it is not quorate while cut off."""
+    out = tmp_path / "alerts.log"
+    script = tmp_path / "alert.sh"
+    script.write_text(ALERT_SCRIPT.format(out=out))
+    script.chmod(0o755)
+    config = _config(tmp_path, f'\n[[alerts]]\nname = "q"\nscript = "{script}"\n'
+                               'events = ["quorum-lost", "quorum-regained"]\n')
+
+    def topics() -> list[tuple[str, str]]:
+        return [(ln.split()[0], ln.split()[2]) for ln in out.read_text().splitlines()] \
+            if out.exists() else []
+
+    async def go():
+        c = InprocCluster(config, tmp_path, executor)
+        try:
+            for name in ("n1", "n2", "n3"):
+                await _boot(c, name)
+            await wait_for(lambda: c.service("web")["state"] == "started", what="web")
+            await wait_for(lambda: ("n3", "quorum-regained") in topics(), what="formed")
+            formed = len(topics())
+            c.bus.partition(["n1", "n2"], ["n3"])
+            await wait_for(lambda: ("n3", "quorum-lost") in topics(), what="quorum-lost")
+            cut = await _scrape_async(c.daemons["n3"])
+            c.bus.heal()
+            await wait_for(lambda: topics()[-1] == ("n3", "quorum-regained"),
+                           what="quorum-regained")
+            await asyncio.sleep(0.5)  # any further (wrong) alert would show by now
+            return topics()[formed:], cut
+        finally:
+            for name in list(c.daemons):
+                await c.daemons.pop(name).stop()
+
+    sent, cut = asyncio.run(go())
+    assert sent == [("n3", "quorum-lost"), ("n3", "quorum-regained")]
+    assert _value(cut, "hacore_quorate") == 0 and _value(cut, "hacore_membership_size") == 1
