@@ -7,7 +7,8 @@ Run as root, one part per command so the namespace lock is shared in turns:
     python bench/campaign.py --report                             # all parts' summary
 
 Each part records its episodes in bench/results/campaign-<mode>.jsonl and resumes from it
-(a killed part loses only its current episode; run the same command again). ``--no-fence``
+(a killed part loses only its current episode; run the same command again). ``--limit 10``
+runs only 10 more episodes of the part, to hold the namespace lock for minutes at a time. ``--no-fence``
 runs the shorter no-fence-device campaign into its own file; its summary separates the
 double holds inside the paused-node window (DESIGN.md, S3) from everything else.
 Extra arguments go to ``python -m hacore.testing.campaign`` (e.g. ``--episodes 10``).

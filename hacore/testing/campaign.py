@@ -164,10 +164,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-fence", action="store_true", help="no fence device configured")
     p.add_argument("--node-loss-timeout", type=float, default=2.0)
     p.add_argument("--max-pause", type=float,
-                   help="longest pause/freeze in s (default 10, with --no-fence 45: past the "
+                   help="longest pause/freeze in s (default 10, with --no-fence 100: past the "
                         "self-stop deadline)")
     p.add_argument("--progress", type=Path, help="JSON-lines file of finished episodes")
     p.add_argument("--resume", action="store_true", help="skip the seeds in --progress")
+    p.add_argument("--limit", type=int, help="run at most this many new episodes, then stop "
+                                             "(continue later with --resume)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--log-dir", help="keep the daemon logs of episodes with findings here")
     p.add_argument("--keep-all-logs", action="store_true", help="keep every episode's logs")
@@ -191,13 +193,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     options = EpisodeOptions(length=a.length, recovery_bound=a.recovery_bound, kinds=kinds,
                              log_dir=a.log_dir, keep_all_logs=a.keep_all_logs,
-                             max_pause=a.max_pause or (45.0 if a.no_fence else 10.0))
+                             max_pause=a.max_pause or (100.0 if a.no_fence else 10.0))
 
     def tell(r: dict[str, Any]) -> None:
         n = len(r.get("findings", []))
         print(f"{time.strftime('%H:%M:%S')} seed {r['seed']}: {len(r['schedule'])} faults, "
               f"recovery {r.get('recovery')} s, {n} finding(s)", file=sys.stderr, flush=True)
 
+    if a.limit is not None:
+        done = load_progress(a.progress) if a.resume else {}
+        todo = [s for s in seeds if s not in done][:a.limit]
+        seeds = [s for s in seeds if s in done] + todo
     results = run_campaign(seeds, options, fencing=not a.no_fence, progress=a.progress,
                            resume=a.resume, on_result=tell, node_loss_timeout=a.node_loss_timeout)
     summary = summarize(results)
