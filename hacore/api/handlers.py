@@ -143,12 +143,13 @@ class Api:
             service=_string(params, "service", required=False), after=after)
 
     async def _config_show(self, params: dict[str, Any]) -> dict[str, Any]:
-        """The configuration this daemon runs, as cluster.toml text (secrets included: the
-        control socket and the console are for administrators)."""
-        from hacore.config.dump import config_to_toml
+        """The configuration this daemon runs, as cluster.toml text and as ``hacore config
+        show --json`` (secrets included: the socket and the console are for administrators)."""
+        from hacore.config.dump import config_to_dict, config_to_toml
 
         config = self.backend.config  # type: ignore[attr-defined]
-        return {"version": config.config_version, "text": config_to_toml(config)}
+        return {"version": config.config_version, "text": config_to_toml(config),
+                "config": config_to_dict(config, mask=False)}
 
     async def _why(self, params: dict[str, Any]) -> dict[str, Any]:
         service = _string(params, "service")

@@ -46,7 +46,8 @@ NUMERIC_PARAMS = frozenset({"since", "after"})
 STREAM_INTERVAL = 0.5
 STREAM_KEEPALIVE = 15.0
 PUBLIC_FILES = {"/static/style.css": ("style.css", "text/css; charset=utf-8")}
-SESSION_FILES = {"/static/console.js": ("console.js", "text/javascript; charset=utf-8")}
+SESSION_FILES = {f"/static/{name}": (name, "text/javascript; charset=utf-8")
+                 for name in ("console.js", "config_form.js")}
 
 
 def http_status(reply: dict[str, Any]) -> int:
@@ -96,7 +97,7 @@ class WebServer:
             log.info("web console: made a self-signed certificate %s (key %s)", s.certificate,
                      s.key)
         ctx = server_context(s.certificate, s.key)
-        for name in ("login.html", "console.html", "style.css", "console.js"):
+        for name in ("login.html", "console.html", "style.css", "console.js", "config_form.js"):
             self._files[name] = (STATIC / name).read_bytes()
         self._server = await asyncio.start_server(self._serve, self.address, self.port,
                                                   ssl=ctx, ssl_handshake_timeout=10.0)

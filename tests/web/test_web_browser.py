@@ -316,6 +316,55 @@ def test_config_form_adds_a_resource_on_every_node(bed, browser):
     browser.call(lambda d: d.find_element(By.ID, "tab-overview").click())
 
 
+def test_config_form_changes_what_it_shows_and_keeps_the_rest(bed, browser):
+    """Naming an existing resource fills the form from the configuration; changing one
+    field rewrites only that key; an existing service's tree reads 'vip > www'."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select
+
+    version = bed.status(bed.c.nodes[0])["config_version"]
+
+    def name(d, kind, text):
+        d.find_element(By.ID, "tab-config").click()
+        Select(d.find_element(By.ID, "cf-kind")).select_by_value(kind)
+        field = d.find_element(By.ID, "cf-name")
+        field.clear()
+        field.send_keys(text, Keys.TAB)
+
+    browser.call(lambda d: name(d, "services", "web"))
+    wait_in_page(browser, lambda d: d.find_element(By.ID, "cf-tree").get_attribute("value")
+                 == "vip > www", what="web's tree in the form")
+    assert browser.call(lambda d: d.find_element(By.ID, "cf-recovery").get_attribute(
+        "value")) == "relocate"
+    browser.call(lambda d: name(d, "resources", "spare"))
+    wait_in_page(browser, lambda d: d.find_element(By.ID, "cf-agent").get_attribute("value")
+                 == "ip", what="spare's agent in the form")
+    params = browser.call(lambda d: d.find_element(By.ID, "cf-params").get_attribute("value"))
+    assert params.startswith("address = ")
+
+    def change(d):
+        monitor = d.find_element(By.ID, "cf-monitor")
+        monitor.clear()
+        monitor.send_keys("7")
+        d.find_element(By.ID, "cf-submit").click()
+
+    browser.call(change)
+    for node in bed.c.nodes:
+        bed.wait(lambda n=node: bed.status(n)["config_version"] == version + 1, WAIT,
+                 f"config version {version + 1} on {node.name}")
+    status, headers, body = http(browser, "POST", url(bed, "/login"), {"password": PASSWORD},
+                                 {"Origin": url(bed, "").rstrip("/")})
+    cookie = headers["Set-Cookie"].split(";")[0]
+    shown = json.loads(http(browser, "GET", url(bed, "/api/config_show"), None,
+                            {"Cookie": cookie})[2])
+    spare = next(r for r in shown["config"]["resources"] if r["name"] == "spare")
+    assert spare["agent"] == "ip" and "address" in spare["params"]
+    assert next(o for o in spare["operations"] if o["name"] == "monitor")["interval"] == 7
+    assert "[web]" in shown["text"]
+    browser.call(lambda d: d.find_element(By.ID, "tab-overview").click())
+
+
 def test_crash_watched_live(bed, browser):
     """Crash the service's owner: the console shows it Offline and web started elsewhere."""
     from selenium.webdriver.common.by import By

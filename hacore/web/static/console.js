@@ -1,11 +1,10 @@
 // hacore web console: live state over server-sent events, actions through /api/<method>.
+// The configuration form is in config_form.js (loaded first; it uses api() and say()).
 "use strict";
 
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 const OPS = ["enable", "disable", "restart", "freeze", "unfreeze"];
 let state = null;        // the last {status, nodes} from the stream
-let configText = "";     // the configuration as the daemon runs it
-let configVersion = 0;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -160,110 +159,6 @@ async function loadWhy() {
       el("span", {class: c.eligible ? "eligible-yes" : "eligible-no"}, c.why)))));
 }
 
-// -- configuration form -----------------------------------------------------------------
-
-async function loadConfig() {
-  const reply = await api("config_show");
-  if (reply.error) { say(reply.error.message, false); return; }
-  configText = reply.text;
-  configVersion = reply.version;
-  document.getElementById("config-version").textContent = configVersion;
-  document.getElementById("config-text").textContent = configText;
-}
-
-function tomlString(s) { return JSON.stringify(s); }
-function tomlKey(k) { return /^[A-Za-z0-9_-]+$/.test(k) ? k : JSON.stringify(k); }
-
-function formSection() {
-  const v = id => document.getElementById(id).value.trim();
-  const kind = v("cf-kind"), name = v("cf-name");
-  const lines = [`[${kind}.${tomlKey(name)}]`];
-  if (kind === "resources") {
-    if (v("cf-agent")) lines.push(`agent = ${tomlString(v("cf-agent"))}`);
-    const params = v("cf-params").split("\n").map(l => l.trim()).filter(Boolean).map(l => {
-      const [key, ...rest] = l.split("=");
-      return `${tomlKey(key.trim())} = ${tomlString(rest.join("=").trim())}`;
-    });
-    if (params.length) lines.push(`params = { ${params.join(", ")} }`);
-    if (v("cf-monitor")) lines.push(`operations = { monitor = { interval = ${Number(v("cf-monitor"))} } }`);
-  } else {
-    const tree = v("cf-tree").split(",").map(s => s.trim()).filter(Boolean);
-    lines.push(`tree = [${tree.map(tomlString).join(", ")}]`);
-    if (v("cf-domain")) lines.push(`domain = ${tomlString(v("cf-domain"))}`);
-    lines.push(`recovery = ${tomlString(v("cf-recovery"))}`);
-    lines.push(`autostart = ${document.getElementById("cf-autostart").checked}`);
-  }
-  return {kind: kind, name: name, text: lines.join("\n") + "\n"};
-}
-
-// The configuration with the form's section replacing [kind.name] (and its sub-tables).
-function mergedConfig(section) {
-  const own = new RegExp(`^\\[{1,2}\\s*${section.kind}\\.("?)${section.name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\1\\s*(\\.|\\]{1,2})`);
-  const out = [];
-  let skipping = false;
-  for (const line of configText.split("\n")) {
-    if (/^\s*\[/.test(line)) skipping = own.test(line.trim());
-    if (!skipping) out.push(line);
-  }
-  let text = out.join("\n").replace(/\n+$/, "\n");
-  text = text.replace(/^(\s*config_version\s*=\s*)(\d+)/m, (_, head) => head + (configVersion + 1));
-  const firstLine = text.split("\n").length + 1;
-  return {text: text + "\n" + section.text, firstLine: firstLine};
-}
-
-const FIELD_OF = {agent: "agent", params: "params", operations: "operations", tree: "tree",
-                  domain: "domain", recovery: "recovery", autostart: "autostart"};
-
-function clearErrors() {
-  document.querySelectorAll(".field-error").forEach(e => { e.textContent = ""; });
-  document.querySelectorAll(".has-error").forEach(e => e.classList.remove("has-error"));
-}
-
-function showProblem(section, merged, problem) {
-  // problem: {line, key, message}; placed at the form field its key (or line) names
-  let field = null;
-  const prefix = `${section.kind}.${section.name}`;
-  if (problem.key === prefix) field = "name";
-  else if (problem.key && problem.key.startsWith(prefix + ".")) {
-    field = FIELD_OF[problem.key.slice(prefix.length + 1).split(/[.[]/)[0]] || "name";
-  } else if (problem.line && problem.line >= merged.firstLine) {
-    const text = merged.text.split("\n")[problem.line - 1] || "";
-    field = FIELD_OF[text.split("=")[0].trim()] || "name";
-  }
-  const target = document.getElementById("err-" + (field || "general"));
-  target.textContent += (target.textContent ? "\n" : "") + problem.message;
-  const input = document.getElementById("cf-" + (field === "operations" ? "monitor" : field));
-  if (input) input.classList.add("has-error");
-}
-
-// "  <config>:12: resources.x.agent: message" lines of a ConfigError
-function parseProblems(message) {
-  const problems = [];
-  for (const line of message.split("\n")) {
-    const m = line.match(/^\s+[^:\s]+:(\d+)?:?\s*(?:([\w.\-"[\]]+):)?\s+(.*)$/);
-    if (m) problems.push({line: m[1] ? Number(m[1]) : null, key: (m[2] || "").replace(/"/g, ""), message: m[3]});
-  }
-  return problems.length ? problems : [{line: null, key: "", message: message}];
-}
-
-async function submitConfig(event) {
-  event.preventDefault();
-  clearErrors();
-  const section = formSection();
-  if (!section.name) { showProblem(section, {firstLine: 1e9}, {key: `${section.kind}.`, message: "a name is needed"}); return; }
-  await loadConfig();
-  const merged = mergedConfig(section);
-  const reply = await api("config_push", {text: merged.text}, true);
-  if (reply.error) {
-    const problems = reply.error.problems || parseProblems(reply.error.message);
-    for (const p of problems) showProblem(section, merged, p);
-    say("the configuration was not changed: see the form", false);
-    return;
-  }
-  say(`configuration version ${reply.version} pushed to the cluster`, true);
-  await loadConfig();
-}
-
 // -- wiring -----------------------------------------------------------------------------
 
 function show(view) {
@@ -281,12 +176,7 @@ document.addEventListener("DOMContentLoaded", () => {
     t.addEventListener("click", () => show(t.dataset.view)));
   document.getElementById("events-load").addEventListener("click", loadEvents);
   document.getElementById("why-load").addEventListener("click", loadWhy);
-  document.getElementById("config-form").addEventListener("submit", submitConfig);
-  document.getElementById("cf-kind").addEventListener("change", e => {
-    const res = e.target.value === "resources";
-    document.querySelectorAll(".field.res").forEach(f => f.classList.toggle("hidden", !res));
-    document.querySelectorAll(".field.svc").forEach(f => f.classList.toggle("hidden", res));
-  });
+  wireConfigForm();  // config_form.js
   document.getElementById("logout").addEventListener("click", async () => {
     await fetch("/logout", {method: "POST", credentials: "same-origin",
                             headers: {"Content-Type": "application/json", "X-CSRF-Token": CSRF}});
