@@ -251,8 +251,9 @@ class NodeDaemon(ApiBackend):
                       self.node, self.metrics_listen, exc.strerror or exc)
             return
         self.metrics_server = server
+        host, port = server.address
         log.info("%s serves Prometheus metrics at http://%s:%d/metrics", self.node,
-                 *server.address)
+                 f"[{host}]" if ":" in host else host, port)
 
     async def api_cluster_events(self, *, since: float | None, incident: str | None,
                                  service: str | None, after: dict[str, int]) -> dict[str, Any]:
