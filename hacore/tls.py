@@ -40,8 +40,8 @@ CA_INFO = b"hacore cluster ca"
 CA_NAME = "hacore cluster CA"
 NODE_URI_PREFIX = "hacore-node:"
 #: fixed so that every node derives the same CA certificate
-NOT_BEFORE = datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)
-NOT_AFTER = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.timezone.utc)
+NOT_BEFORE = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+NOT_AFTER = datetime.datetime(9999, 12, 31, 23, 59, 59, tzinfo=datetime.UTC)
 
 
 class PeerRefused(HacoreError):
@@ -88,7 +88,7 @@ class CertificateAuthority:
                 alt.append(x509.IPAddress(ipaddress.ip_address(address)))
             except ValueError:
                 alt.append(x509.DNSName(address))
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         cert = (x509.CertificateBuilder()
                 .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node_name)]))
                 .issuer_name(self.certificate.subject)

@@ -95,7 +95,7 @@ class _PeerLink:
         errors = []
         for host, port in self.addresses:
             try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(
+                _reader, writer = await asyncio.wait_for(asyncio.open_connection(
                     host, port, ssl=self.channel.client_ssl, server_hostname="",
                     ssl_handshake_timeout=self.channel.connect_timeout),
                     self.channel.connect_timeout)
@@ -282,7 +282,7 @@ class MessageChannel:
                 continue
             try:
                 self.on_message(Message(sender, from_inc, payload))
-            except Exception:  # noqa: BLE001 - one bad message must not close the stream
+            except Exception:
                 log.exception("handling a message from %s failed", sender)
 
 

@@ -35,7 +35,6 @@ from typing import Any
 
 KINDS = frozenset({"op", "result", "status", "admin", "admin-reply", "state", "state-ack",
                    "state-req", "leaving", "config", "config-ack", "config-offer",
-                   "config-push", "config-pushed", "config", "config-ack", "config-offer",
                    "config-push", "config-pushed", "journal-req", "journal-part"})
 
 #: the most a message may inflate to (a pushed configuration is at most 4 MiB of text)
