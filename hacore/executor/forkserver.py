@@ -2,12 +2,15 @@
 
 The daemon must not fork itself (it has threads and an event loop), and starting a fresh
 interpreter per operation costs tens of milliseconds. The helper has hacore and every agent
-plugin imported already; it forks one child per operation, follows each to its end or its
+plugin imported already; it starts one child per operation, follows each to its end or its
 timeout, runs the operations of one resource one after another (never overlapping), and
-answers over a SOCK_SEQPACKET socket pair: one message (marshal) per request and per result.
-A thread calling ``run`` gets a socket of its own to the helper (passed over the main one)
-and waits on it directly: a reply wakes the waiting thread itself, not a reader thread that
-would then have to wake it (on a small VM each wake-up costs about 0.1 ms).
+answers over SOCK_SEQPACKET sockets: one message (marshal) per request and per result.
+
+The first socket pair only carries further sockets (and the helper's life: it ends when
+that socket closes). Each thread calling ``run`` gets a socket of its own and waits on it
+directly, and each event loop calling ``run_async`` gets one it watches itself
+(``add_reader``): a reply wakes the waiter, not a reader thread that would then have to wake
+it (on a small VM each wake-up costs about 0.1 ms).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from hacore.errors import HacoreError
 from hacore.executor.operation import OperationRequest, OperationResult
 
 MAX_MESSAGE = 1 << 20
+HELPER_ENDED = "the executor helper process ended"
 
 
 class ForkServer:
@@ -39,12 +43,11 @@ class ForkServer:
         self._plugins = list(plugins or [])
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self._pending: dict[int, object] = {}
         self._sock: socket.socket | None = None
         self._process: subprocess.Popen | None = None
-        self._reader: threading.Thread | None = None
         self._local = threading.local()
         self._channels: list[socket.socket] = []
+        self._loops: dict[asyncio.AbstractEventLoop, _LoopChannel] = {}
 
     def start(self) -> Self:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -54,79 +57,54 @@ class ForkServer:
         theirs.close()
         self._sock = ours
         self._local = threading.local()
-        self._reader = threading.Thread(target=self._read_replies, args=(ours,),
-                                        name="forkserver-replies", daemon=True)
-        self._reader.start()
         return self
 
-    def _read_replies(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                data = sock.recv(MAX_MESSAGE)
-            except OSError:
-                data = b""
-            if not data:
-                self._fail_all("the executor helper process ended")
-                return
-            request_id, result = marshal.loads(data)
-            with self._lock:
-                waiter = self._pending.pop(request_id, None)
-            if waiter is not None:
-                waiter(OperationResult.from_wire(result))  # type: ignore[operator]
-
-    def _fail_all(self, reason: str) -> None:
-        with self._lock:
-            waiters, self._pending = list(self._pending.items()), {}
-        for _, waiter in waiters:
-            waiter(OperationResult("unknown", OCF.ERR_GENERIC, reason))  # type: ignore[operator]
-
-    def _submit(self, request: OperationRequest, waiter) -> None:
+    def _new_channel(self) -> socket.socket:
+        """A new socket to the helper (its other end passed over the first socket)."""
         if self._sock is None:
             raise HacoreError("the executor helper is not running; call start() first")
-        request_id = next(self._ids)
-        with self._lock:
-            self._pending[request_id] = waiter
-        self._sock.send(marshal.dumps((request_id, request.to_wire())))
+        channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            socket.send_fds(self._sock, [b"channel"], [theirs.fileno()])
+        finally:
+            theirs.close()
+        return channel
 
     def run(self, request: OperationRequest) -> OperationResult:
         """Run one operation and wait for its result (blocking; any thread)."""
-        channel = self._channel()
+        channel = getattr(self._local, "channel", None)
+        if channel is None:
+            channel = self._new_channel()
+            with self._lock:
+                self._channels.append(channel)
+            self._local.channel = channel
         try:
             channel.send(marshal.dumps((0, request.to_wire())))
             data = channel.recv(MAX_MESSAGE)
         except OSError:
             data = b""
         if not data:
-            return OperationResult(request.action, OCF.ERR_GENERIC, "the executor helper process ended")
+            return OperationResult(request.action, OCF.ERR_GENERIC, HELPER_ENDED)
         return OperationResult.from_wire(marshal.loads(data)[1])
 
-    def _channel(self) -> socket.socket:
-        """This thread's own socket to the helper, made on first use."""
-        channel = getattr(self._local, "channel", None)
-        if channel is None:
-            if self._sock is None:
-                raise HacoreError("the executor helper is not running; call start() first")
-            channel, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-            try:
-                socket.send_fds(self._sock, [b"channel"], [theirs.fileno()])
-            finally:
-                theirs.close()
-            with self._lock:
-                self._channels.append(channel)
-            self._local.channel = channel
-        return channel
-
     async def run_async(self, request: OperationRequest) -> OperationResult:
+        """Run one operation from an event loop (the loop reads the reply itself)."""
         loop = asyncio.get_running_loop()
+        with self._lock:
+            channel = self._loops.get(loop)
+            if channel is None or channel.closed:
+                for old in [c for c in self._loops.values() if c.loop.is_closed()]:
+                    old.close(HELPER_ENDED)  # loops of earlier asyncio.run() calls
+                    del self._loops[old.loop]
+                channel = self._loops[loop] = _LoopChannel(loop, self._new_channel())
+        request_id = next(self._ids)
         future: asyncio.Future[OperationResult] = loop.create_future()
-
-        def waiter(result: OperationResult) -> None:
-            try:
-                loop.call_soon_threadsafe(lambda: future.done() or future.set_result(result))
-            except RuntimeError:
-                pass  # the event loop is gone: nobody is waiting for this result any more
-
-        self._submit(request, waiter)
+        channel.pending[request_id] = future
+        try:
+            channel.sock.send(marshal.dumps((request_id, request.to_wire())))
+        except OSError:
+            channel.pending.pop(request_id, None)
+            return OperationResult(request.action, OCF.ERR_GENERIC, HELPER_ENDED)
         return await future
 
     @property
@@ -136,12 +114,15 @@ class ForkServer:
     def stop(self) -> None:
         with self._lock:
             channels, self._channels = self._channels, []
+            loops, self._loops = list(self._loops.values()), {}
         for channel in channels:  # a thread waiting in run() gets "the helper ended"
             try:
                 channel.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
             channel.close()
+        for loop_channel in loops:
+            loop_channel.close_from_any_thread()
         if self._sock is not None:
             try:
                 self._sock.shutdown(socket.SHUT_RDWR)
@@ -149,9 +130,6 @@ class ForkServer:
                 pass
             self._sock.close()
             self._sock = None
-        if self._reader is not None:
-            self._reader.join(timeout=10)
-            self._reader = None
         if self._process is not None:
             try:
                 self._process.wait(timeout=10)
@@ -165,3 +143,58 @@ class ForkServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class _LoopChannel:
+    """An event loop's own socket to the helper: replies resolve futures in the loop itself."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+        self.loop = loop
+        self.sock = sock
+        self.closed = False
+        self.pending: dict[int, asyncio.Future[OperationResult]] = {}
+        loop.add_reader(sock.fileno(), self._on_readable)
+
+    def _on_readable(self) -> None:
+        while not self.closed:
+            try:
+                data = self.sock.recv(MAX_MESSAGE, socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self.close(HELPER_ENDED)
+                return
+            request_id, values = marshal.loads(data)
+            future = self.pending.pop(request_id, None)
+            if future is not None and not future.done():  # done: its task was cancelled
+                future.set_result(OperationResult.from_wire(values))
+
+    def close(self, reason: str) -> None:
+        """Stop watching the socket, close it, and fail what still waits (in the loop)."""
+        if not self.closed:
+            self.closed = True
+            try:
+                self.loop.remove_reader(self.sock.fileno())
+            except (RuntimeError, ValueError, OSError):
+                pass  # the loop is closed already
+            self.sock.close()
+        pending, self.pending = self.pending, {}
+        for future in pending.values():
+            if not future.done():
+                future.set_result(OperationResult("unknown", OCF.ERR_GENERIC, reason))
+
+    def close_from_any_thread(self) -> None:
+        """close(), run in the loop when it runs in another thread (it owns the futures)."""
+        try:
+            current = asyncio.get_running_loop()
+        except RuntimeError:
+            current = None
+        if current is not self.loop and self.loop.is_running():
+            try:
+                self.loop.call_soon_threadsafe(self.close, HELPER_ENDED)
+                return
+            except RuntimeError:
+                pass  # closed meanwhile
+        self.close(HELPER_ENDED)

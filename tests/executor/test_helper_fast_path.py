@@ -124,3 +124,82 @@ def test_waiting_thread_learns_that_the_helper_died(tmp_path):
             proc.kill()
         psutil.wait_procs(left, timeout=10)
         cgroup_tree().remove_stale_groups()  # the dead helper's op group
+
+
+def slow_script(tmp_path):
+    tag = f"{8000 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 997}"
+    path = tmp_path / "slow.sh"
+    path.write_text(f"#!/bin/sh\nexec sleep {tag}\n")
+    path.chmod(0o755)
+    return str(path), tag
+
+
+def kill_tagged(tag):
+    left = [p for p in psutil.process_iter(["cmdline"]) if tag in " ".join(p.info["cmdline"] or [])]
+    for proc in left:
+        proc.kill()
+    psutil.wait_procs(left, timeout=10)
+    cgroup_tree().remove_stale_groups()
+
+
+def test_async_results_reach_their_awaiters(helper, tmp_path):
+    """Concurrent run_async calls, from two event loops in turn, each get their own result."""
+    import asyncio
+
+    def agent(n):
+        path = tmp_path / f"as{n}.sh"
+        path.write_text(f"#!/bin/sh\necho {n}\nexit 0\n")
+        path.chmod(0o755)
+        return str(path)
+
+    async def many():
+        results = await asyncio.gather(*[helper.run_async(OperationRequest(agent(n), "monitor", f"fast-as{n}",
+                                                                           timeout=20)) for n in range(5)])
+        return [r.stdout for r in results]
+
+    assert asyncio.run(many()) == [f"{n}\n" for n in range(5)]
+    assert asyncio.run(many()) == [f"{n}\n" for n in range(5)]
+
+
+def test_async_waiter_learns_that_the_helper_died(tmp_path):
+    """If the helper dies during run_async, the awaiting coroutine gets a failure."""
+    import asyncio
+
+    path, tag = slow_script(tmp_path)
+    server = ForkServer().start()
+
+    async def call():
+        task = asyncio.create_task(server.run_async(OperationRequest(path, "monitor", "fast-adie", timeout=60)))
+        await asyncio.sleep(0.5)
+        os.kill(server.pid, signal.SIGKILL)
+        return await asyncio.wait_for(task, 20)
+
+    try:
+        result = asyncio.run(call())
+        assert result.code is OCF.ERR_GENERIC and "helper process ended" in result.reason
+    finally:
+        server.stop()
+        kill_tagged(tag)
+
+
+def test_stop_from_another_thread_ends_async_waits(tmp_path):
+    """stop() called while an event loop in another thread awaits an operation ends the wait."""
+    import asyncio
+
+    path, tag = slow_script(tmp_path)
+    server = ForkServer().start()
+    box = []
+
+    def loop_thread():
+        box.append(asyncio.run(server.run_async(OperationRequest(path, "monitor", "fast-astop", timeout=60))))
+
+    thread = threading.Thread(target=loop_thread)
+    try:
+        thread.start()
+        time.sleep(0.5)
+        server.stop()
+        thread.join(timeout=20)
+        assert box and box[0].code is OCF.ERR_GENERIC and "helper process ended" in box[0].reason
+    finally:
+        server.stop()
+        kill_tagged(tag)
