@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
+import subprocess
+import sys
 
 import pytest
 from cryptography import x509
@@ -13,7 +16,9 @@ from hacore.tls import (
     check_peer,
     client_context,
     cluster_ca,
+    node_credentials,
     peer_node,
+    pem_fingerprint,
     server_context,
 )
 
@@ -129,3 +134,37 @@ def test_client_without_certificate_is_refused() -> None:
     except (ssl.SSLError, ConnectionError):
         return
     assert served is None and data == b""
+
+
+def test_node_credentials_are_made_in_a_helper_and_kept(tmp_path) -> None:
+    """The first call makes the credentials in a helper process and stores them (key 0600);
+    the next call with the same key and addresses reads them back; another key or address
+    makes new ones; they verify against the cluster CA."""
+    folder = str(tmp_path / "tls")
+    first = node_credentials(KEY, "n1", ["127.0.0.1"], folder)
+    assert first.ca_pem == cluster_ca(KEY).cert_pem()
+    assert os.stat(os.path.join(folder, "node.key")).st_mode & 0o777 == 0o600
+    assert node_credentials(KEY, "n1", ["127.0.0.1"], folder) == first
+    moved = node_credentials(KEY, "n1", ["127.0.0.2"], folder)
+    assert moved.cert_pem != first.cert_pem
+    other = node_credentials(OTHER_KEY, "n1", ["127.0.0.2"], folder)
+    assert other.ca_pem == cluster_ca(OTHER_KEY).cert_pem()
+    assert pem_fingerprint(other.ca_pem) == cluster_ca(OTHER_KEY).fingerprint()
+    assert asyncio.run(_handshake(first.server_context(),
+                                  cluster_ca(KEY).credentials("n2").client_context())) \
+        == ("n1", "n2", b"ok")
+
+
+def test_the_channel_side_never_loads_cryptography(tmp_path) -> None:
+    """A process that gets its credentials with node_credentials and builds the channel's
+    contexts does not import the cryptography package (memory)."""
+    code = (
+        "import sys\n"
+        "from hacore.daemon.channel import MessageChannel\n"
+        "from hacore.tls import node_credentials\n"
+        f"creds = node_credentials(bytes(range(32)), 'n1', ['127.0.0.1'], {str(tmp_path)!r})\n"
+        "MessageChannel('n1', creds, [('127.0.0.1', 1)], {}, print)\n"
+        "print('cryptography' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out.strip() == "False"

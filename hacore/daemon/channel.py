@@ -38,12 +38,12 @@ from hacore.errors import OperationFailed
 from hacore.membership.contract import MembershipProvider, Message
 from hacore.tls import (
     CertificateAuthority,
+    NodeCredentials,
     PeerRefused,
     check_peer,
-    client_context,
     cluster_ca,
+    node_credentials,
     peer_node,
-    server_context,
 )
 
 log = logging.getLogger("hacore.channel")
@@ -154,7 +154,8 @@ class MessageChannel:
     incarnation; ``peer_incarnation(node)`` the one the view knows for a peer (0: unknown).
     """
 
-    def __init__(self, node: str, ca: CertificateAuthority, listen: list[Address],
+    def __init__(self, node: str, tls: CertificateAuthority | NodeCredentials,
+                 listen: list[Address],
                  peers: dict[str, list[Address]], on_message: Callable[[Message], None], *,
                  incarnation: Callable[[], int] = lambda: 0,
                  peer_incarnation: Callable[[str], int] = lambda node: 0,
@@ -171,9 +172,10 @@ class MessageChannel:
         self.max_frame = max_frame
         self.queue_size = queue_size
         self.max_age = max_age
-        addresses = sorted({host for host, _ in listen})
-        self.server_ssl = server_context(ca, node, addresses)
-        self.client_ssl = client_context(ca, node, addresses)
+        creds = tls if isinstance(tls, NodeCredentials) else \
+            tls.credentials(node, sorted({host for host, _ in listen}))
+        self.server_ssl = creds.server_context()
+        self.client_ssl = creds.client_context()
         self.links = {name: _PeerLink(self, name, addrs) for name, addrs in peers.items()
                       if name != node}
         self._servers: list[asyncio.base_events.Server] = []
@@ -313,20 +315,27 @@ def node_addresses(addresses: tuple[str, ...], port: int) -> list[Address]:
 def daemon_channel(config: ClusterConfig, node: str, key: bytes, provider: MembershipProvider,
                    on_message: Callable[[Message], None],
                    listen: list[Address] | None = None,
-                   peers: dict[str, list[Address]] | None = None) -> MessageChannel:
+                   peers: dict[str, list[Address]] | None = None,
+                   credentials_dir: str | None = None) -> MessageChannel:
     """The channel of daemon ``node``: the cluster CA from ``key``, this node's addresses at
     ``[cluster] message_port`` (or ``listen``/``peers``, for tests on loopback), and the
-    incarnations the membership view knows."""
+    incarnations the membership view knows. With ``credentials_dir`` the node's certificate
+    is kept there and made in a helper process (``hacore.tls.node_credentials``: this
+    process never loads ``cryptography``); without, it is made here."""
     me = config.node(node)
     assert me is not None
     port = config.message_port
+    listen = listen or node_addresses(me.addresses, port)
+    hosts = sorted({host for host, _ in listen})
+    tls = (node_credentials(key, node, hosts, credentials_dir) if credentials_dir
+           else cluster_ca(key).credentials(node, hosts))
 
     def incarnation_of(name: str) -> int:
         member = provider.view().member(name)
         return member.incarnation if member is not None else 0
 
     return MessageChannel(
-        node, cluster_ca(key), listen or node_addresses(me.addresses, port),
+        node, tls, listen,
         peers or {n.name: node_addresses(n.addresses, port) for n in config.nodes},
         on_message, incarnation=lambda: incarnation_of(node), peer_incarnation=incarnation_of,
         max_age=max(MIN_DAEMON_AGE, config.timing.node_loss_timeout))

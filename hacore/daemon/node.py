@@ -304,9 +304,12 @@ class NodeDaemon(ApiBackend):
                     peers: dict[str, list[tuple[str, int]]] | None = None) -> None:
         """Carry daemon messages over TLS (hacore.daemon.channel) with the cluster CA from
         ``key``, listening on this node's addresses at [cluster] message_port unless
-        ``listen``/``peers`` say otherwise (tests on loopback). Call before ``start``."""
+        ``listen``/``peers`` say otherwise (tests on loopback: the certificate is then made
+        in process; else in a helper process, kept in <state-dir>/tls). Call before
+        ``start``."""
+        tls_dir = None if listen else os.path.join(self.state_dir, "tls")
         self.channel = daemon_channel(self.config, self.node, key, self.provider,
-                                      self._on_message, listen, peers)
+                                      self._on_message, listen, peers, credentials_dir=tls_dir)
 
     def send(self, node: str, kind: str, body: dict[str, Any]) -> None:
         """Send a daemon message (over the TLS channel when there is one; idempotent and
