@@ -137,6 +137,9 @@ class Fencer:
             self.snap = apply(self.config, self.snap, [action], [True], now=self.clock())
             self._publish()
             self.wake()
+        elif (lost := self.snap.lost.get(node)) is not None and lost.fenced:
+            log.warning("fence of %s FAILED: %s; it was acknowledged as fenced meanwhile "
+                        "(hacore fence ack), so nothing waits for it", node, detail)
         else:
             log.error("fence of %s FAILED: %s; its services wait, retried in %g s (S3)", node,
                       detail, FENCE_RETRY)
