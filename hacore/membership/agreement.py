@@ -120,6 +120,10 @@ class ProtocolState:
         """Take in a heartbeat already authenticated and accepted."""
         peer = self.peers[sender]
         peer.hb, peer.hb_at = hb, now
+        if hb.follows in (NO_GRANT, self.me.id):
+            peer.follows_other_since = None
+        elif peer.follows_other_since is None:
+            peer.follows_other_since = now
         self.epoch = max(self.epoch, hb.epoch)
         if hb.seen_all:
             self.seen_all = True
@@ -214,7 +218,8 @@ class ProtocolState:
 
         On the coordinator: it holds a fresh lease, every member's latest heartbeat (received
         after the view took its epoch) follows it and carries this epoch, and every peer it
-        reaches both ways is a member. On a member: the coordinator said so in the view it
+        reaches both ways is a member (or has followed another node for longer than a
+        promise to a dead one can last). On a member: the coordinator said so in the view it
         last adopted, and the member's own lease from it is fresh.
         """
         view = self.view
@@ -233,9 +238,16 @@ class ProtocolState:
                         or peer.hb_at < self.view_made_at or hb.follows != self.me.id
                         or hb.epoch < view.epoch):
                     return False
-            elif peer.reachable:
+            elif peer.reachable and not self._loyal_elsewhere(peer.node.id, now):
                 return False
         return True
+
+    def _loyal_elsewhere(self, peer_id: int, now: float) -> bool:
+        """The peer has granted to another node for longer than any promise to a dead
+        node can last (silence + lease): its grantee is alive, so it holds no lease while
+        we do, and it is not about to join; it does not hold our view's agreement up."""
+        since = self.peers[peer_id].follows_other_since
+        return since is not None and now - since > self.timing.silence + self.timing.lease
 
     # -- the periodic step ------------------------------------------------------------
     def stalled(self, now: float) -> None:
@@ -290,6 +302,9 @@ class ProtocolState:
             self.coordinating = True
             self.lapsed_since = None
             self.view = None
+            for peer in self.peers.values():  # loyalty elsewhere counts from our lease on
+                if peer.follows_other_since is not None:
+                    peer.follows_other_since = now
         if self.coordinating:
             self._publish(now)
             return

@@ -28,6 +28,8 @@ class PeerState:
     reachable: bool = False  # heard both ways within the silence window
     joined_wall: float = 0.0  # when this incarnation became reachable
     links_down: set[int] = field(default_factory=set)
+    #: since when its heartbeats say it grants to another node than us (None: it does not)
+    follows_other_since: float | None = None
 
     def restart(self, incarnation: int) -> None:
         """The peer came back as a new incarnation: forget everything about the old one."""
@@ -39,6 +41,7 @@ class PeerState:
         self.grant_expiry = float("-inf")
         self.link_heard.clear()
         self.links_down.clear()
+        self.follows_other_since = None
 
     def fresh(self, now: float, silence: float) -> bool:
         """Heard from it, and it heard us, within ``silence``."""
