@@ -35,7 +35,8 @@ def nodes_json(view: MembershipView, config: ClusterConfig) -> dict[str, Any]:
     q = view.quorum
     return {"local": view.local, "epoch": view.epoch, "coordinator": view.coordinator,
             "quorum": {"expected": q.expected, "total": q.total, "quorum": q.quorum,
-                       "quorate": q.quorate},
+                       "quorate": q.quorate, "reason": q.reason},
+            "agreed": view.agreed,
             "lease": {"held": view.lease.held, "role": view.lease.role},
             "links_down": [{"node": n, "address": a} for n, a in view.links_down],
             "nodes": rows}
@@ -54,6 +55,8 @@ def nodes_table(view: MembershipView, config: ClusterConfig) -> str:
                      f"{row['votes']:>5}  {row['address']:<15}  {row['name']}{flags}")
     q = data["quorum"]
     state = "quorate" if q["quorate"] else "NOT quorate: activity blocked"
+    if not q["quorate"] and q["reason"]:
+        state += f" ({q['reason']})"
     lines.append(f"Epoch {data['epoch']}; expected votes {q['expected']}, total votes "
                  f"{q['total']}, quorum {q['quorum']}: {state}")
     for link in data["links_down"]:

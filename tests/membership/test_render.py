@@ -23,7 +23,8 @@ def test_nodes_json_and_table_after_a_crash() -> None:
             assert rows["n2"]["local"] and not rows["n2"]["coordinator"]
             assert rows["n3"]["state"] == "lost" and rows["n3"]["last_heard"]
             assert rows["n2"]["address"] == c.config.node("n2").addresses[0]
-            assert data["quorum"] == {"expected": 3, "total": 2, "quorum": 2, "quorate": True}
+            assert data["quorum"] == {"expected": 3, "total": 2, "quorum": 2, "quorate": True,
+                                      "reason": ""}
             text = nodes_table(view, c.config)
             assert "n1 (coordinator)" in text and "n2*" in text
             assert "quorum 2: quorate" in text
