@@ -50,7 +50,10 @@ def test_reused_group_holds_nothing_of_the_last_operation(helper, tmp_path):
     try:
         start = run("start")
         assert start.code is OCF.SUCCESS and start.spawn == "launcher", start
-        daemons = [p.pid for p in psutil.process_iter(["cmdline"]) if tag in " ".join(p.info["cmdline"] or [])]
+        deadline = time.monotonic() + 10  # the background job may not have exec'd sleep yet
+        while not (daemons := [p.pid for p in psutil.process_iter(["cmdline"])
+                               if tag in " ".join(p.info["cmdline"] or [])]) and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert daemons and set(daemons) <= set(tree.resource_pids("fast-reuse"))
         first, second = run("monitor"), run("monitor")
         assert first.stdout == second.stdout == start.stdout, "the op group was not reused"
