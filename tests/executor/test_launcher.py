@@ -28,9 +28,33 @@ def built_launcher(tmp_path_factory):
     return launcher.build(tmp_path_factory.mktemp("launcher") / "_launcher.so")
 
 
+@pytest.fixture(scope="module")
+def launcher_usable(built_launcher):
+    """Skip the launcher cases where the kernel refuses clone3 (a seccomp filter, say)."""
+    tree = cgroup_tree()
+    group = tree.operation_group("launcher-probe") if tree.available else None
+    fd = os.open(group, os.O_RDONLY | os.O_DIRECTORY) if group is not None else -1
+    null = os.open(os.devnull, os.O_WRONLY)
+    out, err = os.dup(null), os.dup(null)
+    try:
+        pid, _ = launcher.Launcher(built_launcher).spawn(["/bin/true"], {}, fd, out, err, 5, 4)
+        os.waitpid(pid, 0)
+    except OSError as exc:
+        pytest.skip(f"the launcher cannot start a child here: {exc}")
+    finally:
+        for each in (fd, null, out, err):
+            if each >= 0:
+                os.close(each)
+        if group is not None:
+            tree.end_operation("launcher-probe", group, reusable=False)
+    return built_launcher
+
+
 @pytest.fixture(params=["launcher", "python"])
 def spawn_path(request, built_launcher, monkeypatch):
     """Run the test once with the compiled launcher and once with it switched off."""
+    if request.param == "launcher":
+        request.getfixturevalue("launcher_usable")
     setting = str(built_launcher) if request.param == "launcher" else "0"
     monkeypatch.setenv("HACORE_EXECUTOR_LAUNCHER", setting)
     launcher.reset()
