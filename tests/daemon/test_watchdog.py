@@ -173,3 +173,20 @@ def test_daemon_out_of_quorum_still_holding_a_service_beats_unhealthy(tmp_path, 
                 os.close(w)
 
     asyncio.run(go())
+
+
+def test_alive_signal_takes_its_pipe_from_the_environment(monkeypatch):
+    """The daemon finds the supervisor's pipe in HACORE_ALIVE_FD; without it, beats do
+    nothing."""
+    r, w = os.pipe()
+    try:
+        monkeypatch.setenv("HACORE_ALIVE_FD", str(w))
+        signal_ = AliveSignal.from_env()
+        signal_.beat(True)
+        signal_.beat(False)
+        assert os.read(r, 16) == b"10"
+        monkeypatch.delenv("HACORE_ALIVE_FD")
+        AliveSignal.from_env().beat(True)  # no pipe: a no-op, no error
+    finally:
+        os.close(r)
+        os.close(w)
