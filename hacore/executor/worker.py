@@ -70,7 +70,16 @@ class MonitorWorker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         out_r, out_w = _nonblocking_pipe()
         err_r, err_w = _nonblocking_pipe()
-        pid = cgroups.fork_into(self.group)
+        try:
+            pid = cgroups.fork_into(self.group)
+        except OSError:
+            for fd in (out_r, out_w, err_r, err_w):
+                os.close(fd)
+            ours.close()
+            theirs.close()
+            if self.group is not None:
+                self.tree.end_operation(instance, self.group, reusable=False)
+            raise
         if pid == 0:  # the worker
             try:
                 _become_worker(theirs.fileno(), out_w, err_w, handle, instance)
