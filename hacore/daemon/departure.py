@@ -38,6 +38,15 @@ def _owned_here(daemon: NodeDaemon) -> list[str]:
                   if st.owner == daemon.node and st.state in ACTIVE_STATES)
 
 
+def _left_to_move(daemon: NodeDaemon) -> set[str]:
+    """What still has to move away: active here or owned here, except frozen services
+    (the coordinator does not move them; the departure stops them here)."""
+    assert daemon.local is not None
+    snap = daemon.cluster_snapshot()
+    frozen = {n for n, st in snap.services.items() if st.frozen} if snap is not None else set()
+    return (set(daemon.local.active) | set(_owned_here(daemon))) - frozen
+
+
 async def drain_before_leaving(daemon: NodeDaemon, timeout: float = DRAIN_TIMEOUT) -> bool:
     """Move this node's services elsewhere before it leaves; True when it runs none."""
     assert daemon.local is not None
@@ -63,8 +72,8 @@ async def drain_before_leaving(daemon: NodeDaemon, timeout: float = DRAIN_TIMEOU
         if not daemon.provider.view().quorate:
             log.warning("%s lost quorum while draining: it stops its services here", daemon.node)
             return False
-        if not daemon.local.active and not _owned_here(daemon):
-            log.info("%s runs no service any more", daemon.node)
+        if not _left_to_move(daemon):
+            log.info("%s runs no service the cluster can move any more", daemon.node)
             return True
         await asyncio.sleep(0.1)
     log.warning("%s: its services did not move away within %g s; it stops them here",

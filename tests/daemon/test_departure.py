@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from daemon_support import token_config
 from inproc import inproc_cluster, wait_for
 
+from hacore.daemon.departure import DRAIN_TIMEOUT
 from hacore.errors import InputError, OperationFailed
 
 pytestmark = pytest.mark.slow
@@ -60,5 +62,25 @@ def test_leave_is_asked_of_the_leaving_node_itself(tmp_path, executor):
             c.daemons["n2"].on_leave = asked.set
             assert (await c.daemons["n2"].api_node("leave", "n2"))["leaving"] == "n2"
             await asyncio.wait_for(asked.wait(), 5)
+
+    asyncio.run(go())
+
+
+def test_departure_does_not_wait_for_a_frozen_service(tmp_path, executor):
+    """A frozen web is not moved by the cluster: the departure does not wait the drain
+    timeout for it, and stops it here."""
+    config = token_config(tmp_path, services={"web": ["web-a"]})
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"])
+            await c.daemons["n2"].api_service("freeze", "web", None)
+            await wait_for(lambda: c.service("web", "n1")["frozen"], what="frozen")
+            n1 = c.daemons.pop("n1")
+            began = time.monotonic()
+            await n1.stop(stop_services=True, drain=True)
+            assert time.monotonic() - began < DRAIN_TIMEOUT / 2, "waited for the drain timeout"
+            assert "n1" not in c.runs("web-a")
+            c.bus.crash("n1")
 
     asyncio.run(go())
