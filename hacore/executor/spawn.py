@@ -20,8 +20,13 @@ from hacore.agent.codes import OCF
 from hacore.agent.registry import NativeAgent
 from hacore.agent.scripts import ScriptAgent
 from hacore.executor import cgroups, launcher
-from hacore.executor.child import (DEFAULT_SIGNALS, cannot_execute, enter_isolation, exec_script,
-                                   run_native)
+from hacore.executor.child import (
+    DEFAULT_SIGNALS,
+    cannot_execute,
+    enter_isolation,
+    exec_script,
+    run_native,
+)
 from hacore.executor.operation import KILL_WAIT, OUTPUT_CAP, OperationRequest, OperationResult
 
 REASON_PREFIX = "ocf-exit-reason:"

@@ -46,7 +46,7 @@ def test_reused_group_holds_nothing_of_the_last_operation(helper, tmp_path):
         pytest.skip("cgroup v2 is not writable here")
     tag = f"{6000 + uuid.uuid4().int % 1000}.{uuid.uuid4().int % 997}"
     agent = agent_script(tmp_path, tag)
-    run = lambda action: helper.run(OperationRequest(agent, action, "fast-reuse", timeout=20))  # noqa: E731
+    run = lambda action: helper.run(OperationRequest(agent, action, "fast-reuse", timeout=20))
     try:
         start = run("start")
         assert start.code is OCF.SUCCESS, start

@@ -3,7 +3,6 @@ executor's promises: own process group and cgroup, killed whole at a timeout, ne
 overlapping, nothing an agent could see carried over except its own module state."""
 
 import os
-import sys
 import threading
 import time
 import uuid

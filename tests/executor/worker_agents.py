@@ -5,9 +5,9 @@ import subprocess
 import threading
 import time
 
-from hacore.agent import Agent, Param, Result, hookimpl
-
 from sample_agents import Marker
+
+from hacore.agent import Agent, Param, Result, hookimpl
 
 
 class Probe(Agent):
@@ -21,7 +21,8 @@ class Probe(Agent):
                         default="-"))
 
     def monitor(self):
-        cgroup = [line.strip() for line in open("/proc/self/cgroup") if line.startswith("0::")]
+        with open("/proc/self/cgroup") as lines:
+            cgroup = [line.strip() for line in lines if line.startswith("0::")]
         umask = os.umask(0o022)
         os.umask(umask)
         seen = (f"pid={os.getpid()} pgid={os.getpgid(0)} leak={os.environ.get('HACORE_TEST_LEAK')} "
