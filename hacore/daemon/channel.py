@@ -179,7 +179,7 @@ class MessageChannel:
         self.links = {name: _PeerLink(self, name, addrs) for name, addrs in peers.items()
                       if name != node}
         self._servers: list[asyncio.base_events.Server] = []
-        self._readers: set[asyncio.Task[None]] = set()
+        self._readers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._inbound: dict[str, asyncio.StreamWriter] = {}
         self.refused = 0  # frames or connections refused (tests and logs)
 
@@ -232,9 +232,12 @@ class MessageChannel:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await link.task
             link.close()
+        for writer in list(self._readers.values()):
+            writer.close()  # the readers see the end of their stream and return
+        if self._readers:
+            await asyncio.wait(list(self._readers), timeout=1.0)
         for task in list(self._readers):
             task.cancel()
-        for task in list(self._readers):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         for server in self._servers:
@@ -245,7 +248,7 @@ class MessageChannel:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
-        self._readers.add(task)
+        self._readers[task] = writer
         sender = peer_node(writer.get_extra_info("ssl_object"))
         try:
             if sender is None or sender == self.node:
@@ -261,8 +264,10 @@ class MessageChannel:
             await self._read_frames(sender, reader)
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError, OSError):
             pass
+        except asyncio.CancelledError:  # stopping: asyncio's streams would log a cancelled
+            pass                        # handler as an error
         finally:
-            self._readers.discard(task)
+            self._readers.pop(task, None)
             if sender is not None and self._inbound.get(sender) is writer:
                 del self._inbound[sender]
             writer.close()
