@@ -221,9 +221,12 @@ def main() -> None:
     print(f"{'nodes':>5} {'crashes':>7} {'detect median':>14} {'detect max':>11} "
           f"{'idle CPU %/node':>16} {'RSS MiB/node':>13}")
     for r in results:
-        print(f"{r['nodes']:>5} {r['crashes']:>7} {r['detect_median_s']:>13.3f}s "
-              f"{r['detect_max_s']:>10.3f}s {r['idle_cpu_percent_per_node']:>16.2f} "
-              f"{r['idle_rss_mib_per_node']:>13.1f}")
+        if r["detect_median_s"] is None:
+            detect = f"{'-':>14} {'-':>11}"
+        else:
+            detect = f"{r['detect_median_s']:>13.3f}s {r['detect_max_s']:>10.3f}s"
+        print(f"{r['nodes']:>5} {r['crashes']:>7} {detect} "
+              f"{r['idle_cpu_percent_per_node']:>16.2f} {r['idle_rss_mib_per_node']:>13.1f}")
     for r in results:
         if r["flaps_under_loss"] is not None:
             print(f"{r['nodes']} nodes, T={r['node_loss_timeout_s']} s: "
