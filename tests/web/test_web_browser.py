@@ -248,6 +248,7 @@ def test_events_and_why_views(bed, browser):
     wait_in_page(browser, lambda d: "web runs on" in d.find_element(By.ID, "why-result").text,
                  what="why web")
     assert browser.call(lambda d: len(d.find_elements(By.CSS_SELECTOR, "ul.candidates li"))) == 3
+    assert "null" not in browser.call(lambda d: d.find_element(By.ID, "why-result").text)
     shot(browser, "why")
 
 

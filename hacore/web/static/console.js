@@ -62,7 +62,8 @@ function renderNodes(status, nodes) {
     return el("tr", {id: "node-" + m.name, "data-state": m.state},
       el("td", {}, m.name), el("td", {}, m.id),
       el("td", {class: "state state-" + m.state}, m.state),
-      el("td", {}, n.votes ?? ""), el("td", {}, n.incarnation ?? ""),
+      el("td", {}, n.votes ?? ""),
+      el("td", {class: "time"}, typeof n.joined === "number" ? when(n.joined) : ""),
       el("td", {}, ...flags.map(f => el("span", {class: "badge"}, f))));
   }));
 }
@@ -151,12 +152,12 @@ async function loadWhy() {
   const box = document.getElementById("why-result");
   const reply = await api("why", {service: service});
   if (reply.error) { box.replaceChildren(el("p", {class: "error"}, reply.error.message)); return; }
-  box.replaceChildren(
+  box.replaceChildren(...[
     el("p", {id: "why-reason"}, reply.reason),
     reply.blocking ? el("p", {class: "error"}, "Blocked: " + reply.blocking) : null,
     el("ul", {class: "candidates"}, ...reply.candidates.map(c => el("li", {},
       el("strong", {}, c.node), ": ",
-      el("span", {class: c.eligible ? "eligible-yes" : "eligible-no"}, c.why)))));
+      el("span", {class: c.eligible ? "eligible-yes" : "eligible-no"}, c.why))))].filter(Boolean));
 }
 
 // -- wiring -----------------------------------------------------------------------------
