@@ -354,8 +354,9 @@ def test_config_form_changes_what_it_shows_and_keeps_the_rest(bed, browser):
     for node in bed.c.nodes:
         bed.wait(lambda n=node: bed.status(n)["config_version"] == version + 1, WAIT,
                  f"config version {version + 1} on {node.name}")
-    status, headers, body = http(browser, "POST", url(bed, "/login"), {"password": PASSWORD},
-                                 {"Origin": url(bed, "").rstrip("/")})
+    status, headers, _body = http(browser, "POST", url(bed, "/login"), {"password": PASSWORD},
+                                  {"Origin": url(bed, "").rstrip("/")})
+    assert status == 200
     cookie = headers["Set-Cookie"].split(";")[0]
     shown = json.loads(http(browser, "GET", url(bed, "/api/config_show"), None,
                             {"Cookie": cookie})[2])
