@@ -162,14 +162,16 @@ def test_stream_sends_the_state_and_its_changes(served):
         sock.sendall(f"GET /api/stream HTTP/1.1\r\nHost: x\r\nCookie: {client.cookie}\r\n"
                      "\r\n".encode())
         data = b""
-        while data.count(b"event: state") < 1:
-            data += sock.recv(65536)
-        assert b"text/event-stream" in data
-        backend.owner = "n2"
-        while data.count(b"event: state") < 2:
-            chunk = sock.recv(65536)
-            assert chunk, "stream closed"
-            data += chunk
+        for wanted in (1, 2):
+            for _ in range(200):  # bounded; each recv waits at most the socket's 10 s
+                if data.count(b"event: state") >= wanted:
+                    break
+                chunk = sock.recv(65536)
+                assert chunk, "stream closed"
+                data += chunk
+            assert data.count(b"event: state") >= wanted, data
+            assert b"text/event-stream" in data
+            backend.owner = "n2"
     last = data.split(b"event: state\ndata: ")[-1].split(b"\n")[0]
     assert json.loads(last)["status"]["services"][0]["owner"] == "n2"
 
