@@ -36,7 +36,8 @@ class Agent:
     """Subclass this, set ``name``, ``shortdesc`` and ``parameters``, write four methods.
 
     Every method is called in a fresh child process forked by the executor, which owns the
-    timeout and kills the whole process tree when it passes. Each method must be idempotent
+    timeout and kills the whole process tree when it passes (an agent that sets
+    ``monitor_in_worker`` has its monitors run in a reused per-resource process instead). Each method must be idempotent
     and return a :class:`Result`:
 
     - ``start()``: SUCCESS once the resource is fully started; SUCCESS if it already runs.
@@ -60,6 +61,10 @@ class Agent:
     timeouts: ClassVar[dict[str, float]] = {}
     monitor_interval: ClassVar[float] = 10.0
     monitor_depths: ClassVar[tuple[int, ...]] = (0,)
+    #: True: monitors run in one reused process per resource (about 0.5 ms instead of a
+    #: fork's 3 ms), still in the resource's cgroup and process group and killed whole at
+    #: the timeout. Set it only if monitor() keeps no module or class state between calls.
+    monitor_in_worker: ClassVar[bool] = False
 
     def __init__(self, params: dict[str, Any], instance: str, context: OperationContext) -> None:
         self.params = params
