@@ -17,7 +17,7 @@ from hacore.errors import HacoreError, InputError
 log = logging.getLogger("hacore.api")
 
 #: methods that change something (a future HTTPS server asks for more than a read token)
-WRITE_METHODS = frozenset({"service", "node", "config_push"})
+WRITE_METHODS = frozenset({"service", "node", "config_push", "cluster_token", "cluster_remove"})
 #: the ``node`` method's operations (fence-ack: an operator confirms a manual fence)
 NODE_OPERATIONS = ("standby", "unstandby", "leave", "fence-ack")
 
@@ -72,6 +72,7 @@ class Api:
             "node": self._node, "ping": self._ping, "events": self._events, "why": self._why,
             "config_push": self._config_push,
             "config_show": self._config_show,
+            "cluster_token": self._cluster_token, "cluster_remove": self._cluster_remove,
         }
 
     def methods(self) -> list[str]:
@@ -161,6 +162,21 @@ class Api:
         filename = _string(params, "filename", required=False) or "<pushed>"
         assert text is not None
         return await self.backend.api_config_push(text, filename)
+
+
+    async def _cluster_token(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A fresh single-use join token (``hacore cluster token``)."""
+        from hacore.bootstrap.token import DEFAULT_TTL
+
+        ttl = params.get("ttl", DEFAULT_TTL)
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
+            raise InputError(f"request parameter 'ttl' must be seconds, got {ttl!r}")
+        return self.backend.api_cluster_token(float(ttl))  # type: ignore[attr-defined]
+
+    async def _cluster_remove(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Remove a stopped or fenced node (``hacore cluster remove``)."""
+        node = _string(params, "node")
+        return await self.backend.api_cluster_remove(node)  # type: ignore[attr-defined]
 
 
 def error_reply(exc: HacoreError) -> dict[str, Any]:

@@ -102,28 +102,28 @@ def join_once(host: str, port: int, token: JoinToken, node: str, addresses: list
     """One attempt at ``host:port``. JoinRefused for a refusal or a server that fails the
     checks; OSError when it cannot be reached."""
     where = join_address(host, port)
-    with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT) as raw:
-        with _client_context().wrap_socket(raw) as sock:
-            sock.settimeout(timeout)
-            server_der = sock.getpeercert(binary_form=True)
-            if not server_der:
-                raise JoinRefused(f"{where} presented no certificate")
-            hello = _read_line(sock, where)
-            if hello.get("t") != "hello" or not isinstance(hello.get("ca"), str):
-                raise JoinRefused(f"{where} is not a hacore join endpoint")
-            server_node = check_server(hello["ca"], server_der, token.fingerprint, where)
-            try:
-                server_nonce = bytes.fromhex(str(hello.get("nonce")))
-            except ValueError:
-                raise JoinRefused(f"{where} sent a malformed challenge") from None
-            client_nonce = secrets.token_bytes(32)
-            answer = proof(token.secret, server_nonce, client_nonce, server_der, node,
-                           addresses)
-            sock.sendall(encode_line({
-                "t": "join", "token_id": token.token_id, "node_id": token.node_id,
-                "expires": token.expires, "node": node, "addresses": addresses,
-                "nonce": client_nonce.hex(), "proof": answer.hex()}))
-            reply = _read_line(sock, where)
+    with socket.create_connection((host, port), timeout=CONNECT_TIMEOUT) as raw, \
+            _client_context().wrap_socket(raw) as sock:
+        sock.settimeout(timeout)
+        server_der = sock.getpeercert(binary_form=True)
+        if not server_der:
+            raise JoinRefused(f"{where} presented no certificate")
+        hello = _read_line(sock, where)
+        if hello.get("t") != "hello" or not isinstance(hello.get("ca"), str):
+            raise JoinRefused(f"{where} is not a hacore join endpoint")
+        server_node = check_server(hello["ca"], server_der, token.fingerprint, where)
+        try:
+            server_nonce = bytes.fromhex(str(hello.get("nonce")))
+        except ValueError:
+            raise JoinRefused(f"{where} sent a malformed challenge") from None
+        client_nonce = secrets.token_bytes(32)
+        answer = proof(token.secret, server_nonce, client_nonce, server_der, node,
+                       addresses)
+        sock.sendall(encode_line({
+            "t": "join", "token_id": token.token_id, "node_id": token.node_id,
+            "expires": token.expires, "node": node, "addresses": addresses,
+            "nonce": client_nonce.hex(), "proof": answer.hex()}))
+        reply = _read_line(sock, where)
     if reply.get("t") == "refused":
         raise JoinRefused(f"cluster {hello.get('cluster')!r} ({server_node} at {where}) "
                           f"refused the join: {reply.get('reason')}")

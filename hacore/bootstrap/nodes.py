@@ -54,7 +54,7 @@ def with_node_added(config: ClusterConfig, name: str, node_id: int,
     for node in config.nodes:
         shared = set(node.addresses) & set(addresses)
         if shared:
-            raise InputError(f"address {sorted(shared)[0]} belongs to node {node.name}")
+            raise InputError(f"address {min(shared)} belongs to node {node.name}")
     node = Node(name=name, id=node_id, addresses=tuple(addresses))
     new = replace(config, config_version=config.config_version + 1,
                   nodes=(*config.nodes, node),

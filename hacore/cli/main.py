@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "timing": ("hacore.cli.timing:timing", "Show each service's failover budget; check timeouts."),
     "why": ("hacore.cli.why:why", "Say where a service runs and why, or why it does not."),
     "web": ("hacore.cli.web:web", "Set the web console's password (hacore web passwd)."),
+    "cluster": ("hacore.cli.cluster:cluster", "Make a cluster from one machine: init, join with tokens, remove."),
     "demo": ("hacore.cli.demo:demo", "Run a 3-node demo cluster (VIP + Apache) on this machine."),
 }
 

@@ -25,6 +25,8 @@ import itertools
 import logging
 import os
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from hacore.config import check_config_text
@@ -102,6 +104,12 @@ def unchangeable(old: ClusterConfig, new: ClusterConfig) -> str | None:
     return None
 
 
+def _with_nodes_of(config: ClusterConfig, other: ClusterConfig) -> ClusterConfig:
+    """``config`` with the nodes and expected votes of ``other`` (to compare the rest)."""
+    return replace(config, nodes=other.nodes,
+                   quorum=replace(config.quorum, expected_votes=other.quorum.expected_votes))
+
+
 class ConfigSync:
     """One node's part of configuration distribution (see the module docstring)."""
 
@@ -125,8 +133,11 @@ class ConfigSync:
 
     # -- checking and applying ------------------------------------------------------------
 
-    def check(self, text: str, filename: str = "<pushed>") -> ClusterConfig:
-        """The configuration in ``text`` if this cluster can take it; else InputError."""
+    def check(self, text: str, filename: str = "<pushed>", allow_nodes: bool = False
+              ) -> ClusterConfig:
+        """The configuration in ``text`` if this cluster can take it; else InputError.
+        ``allow_nodes``: the nodes and expected votes may differ (a configuration made by
+        ``hacore cluster join/remove`` and replicated by a member; never a push)."""
         result = check_config_text(text, filename)
         if result.config is None:
             raise ConfigError(result.problems)
@@ -135,7 +146,14 @@ class ConfigSync:
             raise InputError(f"{filename}: config_version {new.config_version} is not greater "
                              f"than the running one ({self.version}); raise it to "
                              f"{self.version + 1} or more")
-        what = unchangeable(self.daemon.config, new)
+        if allow_nodes:
+            if new.node(self.daemon.node) is None:
+                raise InputError(f"{filename}: it does not name this node "
+                                 f"({self.daemon.node}): this node was removed from the "
+                                 "cluster; stop its daemon")
+            what = unchangeable(self.daemon.config, _with_nodes_of(new, self.daemon.config))
+        else:
+            what = unchangeable(self.daemon.config, new)
         if what is not None:
             raise InputError(f"{filename}: a push cannot change {what}; change the file on "
                              "every node and restart the daemons one at a time")
@@ -238,6 +256,40 @@ class ConfigSync:
                      ", ".join(sorted(acked)))
             return {"version": version}
 
+    async def replicate_nodes(self, build: Callable[[ClusterConfig],
+                                                    tuple[str, ClusterConfig, ClusterConfig]],
+                              used_tokens: list[str] | None = None) -> dict[str, Any]:
+        """On the coordinator: a node added or removed (``hacore cluster join/remove``, by
+        hacore.bootstrap, never by a push). ``build(current)`` returns (text, new
+        configuration, the configuration whose quorum must store it: the old one when a
+        node is added, since the new node runs only after this returns). Stored, applied,
+        sent to every member with ``used_tokens``; returns ``{"version": N}`` at quorum."""
+        async with self._push_lock:
+            text, new, quorum_of = build(self.daemon.config)
+            version = new.config_version
+            if version <= self.version:
+                raise OperationFailed(f"config_version {version} is not newer than "
+                                      f"{self.version}")
+            self.store_and_apply(text, new)
+            acked = self._acks.setdefault(version, set())
+            acked.add(self.daemon.node)
+            body: dict[str, Any] = {"version": version, "text": text}
+            if used_tokens:
+                body["used_tokens"] = used_tokens
+            deadline = time.monotonic() + PUSH_TIMEOUT
+            while not is_quorate(quorum_of, acked):
+                if time.monotonic() > deadline:
+                    raise OperationFailed(
+                        f"configuration version {version} is stored on "
+                        f"{', '.join(sorted(acked))} only, not yet on a quorum")
+                for name in self.daemon.provider.view().member_names():
+                    if name not in acked and new.node(name) is not None:
+                        self.daemon.send(name, "config", body)
+                await asyncio.sleep(RESEND)
+            log.info("configuration version %d (nodes: %s) is stored on a quorum (%s)",
+                     version, ", ".join(n.name for n in new.nodes), ", ".join(sorted(acked)))
+            return {"version": version}
+
     async def _serve_push(self, sender: str, body: dict[str, Any]) -> None:
         req_id = str(body.get("id"))
         if req_id in self._served:
@@ -281,20 +333,26 @@ class ConfigSync:
             elif offered > self.version:
                 self.daemon.send(sender, "config-offer", {"version": self.version})
         elif kind == "config":
-            self._on_config(sender, int(body.get("version", 0)), str(body.get("text", "")))
+            self._on_config(sender, int(body.get("version", 0)), str(body.get("text", "")),
+                            body.get("used_tokens"))
 
-    def _on_config(self, sender: str, version: int, text: str) -> None:
+    def _on_config(self, sender: str, version: int, text: str,
+                   used_tokens: Any = None) -> None:
         if version < self.version:  # the sender is behind: the newest wins
             self.daemon.send(sender, "config", {"version": self.version, "text": self.text})
             return
         if version > self.version:
             try:
-                new = self.check(text, f"<configuration from {sender}>")
+                new = self.check(text, f"<configuration from {sender}>", allow_nodes=True)
             except HacoreError as exc:
                 log.error("%s refused configuration version %d from %s: %s",
                           self.daemon.node, version, sender, exc)
                 return
             self.store_and_apply(text, new)
+        if isinstance(used_tokens, list):  # a join: keep its token as spent (bootstrap)
+            from hacore.bootstrap.state import record_used_tokens
+
+            record_used_tokens(self.daemon.state_dir, [str(t) for t in used_tokens])
         self.daemon.send(sender, "config-ack", {"version": self.version})
 
     def offer(self, force: bool = False) -> None:
@@ -313,6 +371,6 @@ class ConfigSync:
         while True:
             try:
                 self.offer()
-            except Exception:  # noqa: BLE001 - offers are retried; the daemon goes on
+            except Exception:
                 log.exception("offering the configuration version failed; going on")
             await asyncio.sleep(0.2)

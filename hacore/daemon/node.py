@@ -62,6 +62,9 @@ class NodeDaemon(ApiBackend):
             raise InputError(f"--node {node!r} is not a node of cluster {config.name!r} "
                              f"(nodes: {names})")
         config = newest_config(config, state_dir)  # a pushed newer one stored here wins
+        follow_nodes = getattr(provider, "replace_nodes", None)
+        if follow_nodes is not None and _node_list(provider.config) != _node_list(config):
+            follow_nodes(config)  # nodes joined or left since the --config file was written
         self.config = config
         self.node = node
         self.provider = provider
@@ -103,6 +106,7 @@ class NodeDaemon(ApiBackend):
         self.channel: MessageChannel | None = None  # None: messages ride the provider
         self.configsync = ConfigSync(self)
         self._returning: asyncio.Task[None] | None = None
+        self.join_endpoint: Any = None  # hacore.bootstrap.endpoint.JoinEndpoint (use_channel)
 
     def _incarnation(self) -> int:
         return int(time.time() * 1000)
@@ -123,6 +127,8 @@ class NodeDaemon(ApiBackend):
         self._unsubscribe.append(self.provider.on_message(self._on_message))
         if self.channel is not None:
             await self.channel.start()
+        if self.join_endpoint is not None:
+            await self.join_endpoint.start()
         await self.provider.start()
         self._tasks.append(asyncio.ensure_future(self.configsync.run()))
         if self.socket_path:
@@ -170,6 +176,8 @@ class NodeDaemon(ApiBackend):
             self.local.runner.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        if self.join_endpoint is not None:
+            await self.join_endpoint.stop()
         if self.channel is not None:
             await self.channel.stop()
         await self.provider.stop()
@@ -261,6 +269,21 @@ class NodeDaemon(ApiBackend):
         return await self.journal_requests.cluster_events(since=since, incident=incident,
                                                           service=service, after=after)
 
+    def api_cluster_token(self, ttl: float) -> dict[str, Any]:
+        """A fresh join token (``hacore cluster token``; hacore.bootstrap)."""
+        if self.join_endpoint is None:
+            raise OperationFailed(f"{self.node} has no join listener (it runs without the TLS "
+                                  "message channel)")
+        return dict(self.join_endpoint.new_token(ttl))
+
+    async def api_cluster_remove(self, node: str) -> dict[str, Any]:
+        """Remove a stopped or fenced node from the configuration (``hacore cluster
+        remove``); the new expected votes and quorum in the reply."""
+        if self.join_endpoint is None:
+            raise OperationFailed(f"{self.node} has no join listener (it runs without the TLS "
+                                  "message channel)")
+        return dict(await self.join_endpoint.request({"op": "remove", "node": node}))
+
     def metrics_page(self) -> str:
         """The /metrics text, with the gauges read from the current view and state."""
         update_gauges(self.metrics, self.config, self.provider.view(), self.cluster_snapshot(),
@@ -301,7 +324,8 @@ class NodeDaemon(ApiBackend):
     # -- messages -------------------------------------------------------------------------
 
     def use_channel(self, key: bytes, listen: list[tuple[str, int]] | None = None,
-                    peers: dict[str, list[tuple[str, int]]] | None = None) -> None:
+                    peers: dict[str, list[tuple[str, int]]] | None = None,
+                    join_listen: list[tuple[str, int]] | None = None) -> None:
         """Carry daemon messages over TLS (hacore.daemon.channel) with the cluster CA from
         ``key``, listening on this node's addresses at [cluster] message_port unless
         ``listen``/``peers`` say otherwise (tests on loopback: the certificate is then made
@@ -310,6 +334,9 @@ class NodeDaemon(ApiBackend):
         tls_dir = None if listen else os.path.join(self.state_dir, "tls")
         self.channel = daemon_channel(self.config, self.node, key, self.provider,
                                       self._on_message, listen, peers, credentials_dir=tls_dir)
+        from hacore.bootstrap.endpoint import JoinEndpoint
+
+        self.join_endpoint = JoinEndpoint(self, key, join_listen)
 
     def send(self, node: str, kind: str, body: dict[str, Any]) -> None:
         """Send a daemon message (over the TLS channel when there is one; idempotent and
@@ -330,9 +357,14 @@ class NodeDaemon(ApiBackend):
     def apply_config(self, config: ClusterConfig) -> None:
         """Run with a newer configuration (configsync): the policy engine acts on it from
         its next cycle; services that did not change are left alone."""
+        old = self.config
         self.config = config
         self.coordinator.config = config
         self.alerts.reconfigure(config)
+        if _node_list(old) != _node_list(config):  # hacore cluster join / remove
+            from hacore.bootstrap.follow import follow_nodes
+
+            follow_nodes(self, config)
         if self.local is not None:
             self.local.config = config
             self.local.runner.replace_config(config)
@@ -352,6 +384,12 @@ class NodeDaemon(ApiBackend):
         if body.get("t") in CONFIG_KINDS:
             try:
                 self.configsync.on_message(msg.sender, str(body["t"]), body)
+            except Exception:
+                log.exception("handling %s from %s failed; going on", body["t"], msg.sender)
+            return
+        if body.get("t") in ("boot-req", "boot-reply") and self.join_endpoint is not None:
+            try:
+                self.join_endpoint.on_message(msg.sender, str(body["t"]), body)
             except Exception:
                 log.exception("handling %s from %s failed; going on", body["t"], msg.sender)
             return
@@ -463,6 +501,10 @@ class NodeDaemon(ApiBackend):
         if not reply.get("ok"):
             raise ApiError(str(reply.get("message")), int(reply.get("exit_code", 1)))
         return reply
+
+
+def _node_list(config: ClusterConfig) -> list[tuple[str, int, tuple[str, ...], int]]:
+    return [(n.name, n.id, n.addresses, n.votes) for n in config.nodes]
 
 
 def default_state_dir() -> str:

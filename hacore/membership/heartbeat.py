@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -103,6 +104,43 @@ class HeartbeatMembership(MembershipProvider):
             if link.transport is not None:
                 link.transport.close()
         self.links = []
+
+    def replace_nodes(self, config: ClusterConfig) -> None:
+        """Follow a configuration whose nodes changed (``hacore cluster join/remove``):
+        new peers are heartbeated from now on, removed ones forgotten, and the expected
+        votes become the new configuration's (a coordinator publishes them in a new
+        epoch). The local node must still be in ``config``; its addresses cannot change."""
+        from hacore.membership.agreement import AgreedView
+        from hacore.membership.peers import PeerState
+
+        if config.node(self.me.name) is None:
+            raise ValueError(f"{self.me.name} is not a node of the new configuration")
+        state = self.state
+        wanted = {n.id: n for n in config.nodes if n.id != self.me.id}
+        for gone in [i for i in state.peers if i not in wanted]:
+            del state.peers[gone]
+            self.peer_addrs.pop(gone, None)
+        for node_id, node in wanted.items():
+            if node_id not in state.peers or state.peers[node_id].node != node:
+                state.peers[node_id] = PeerState(node)
+                if self.task is not None:  # started: resolve now (configured IPs: instant)
+                    self.peer_addrs[node_id] = [
+                        socket.getaddrinfo(a, self.port, type=socket.SOCK_DGRAM)[0][4]
+                        for a in node.addresses]
+        state.by_id = {n.id: n for n in config.nodes}
+        state.config = config
+        self.config = config
+        state.expected = config.quorum.expected_votes
+        view = state.view
+        if view is not None and view.coordinator == self.me.id:
+            state.epoch += 1
+            members = tuple(m for m in view.members if m[0] in state.by_id)
+            state.view = AgreedView(state.epoch, self.me.id, members, state.expected)
+            state.stable_since = self.clock()
+            if hasattr(state, "view_made_at"):
+                state.view_made_at = self.clock()
+        log.info("%s follows the new node list (%s); expected votes %d", self.me.name,
+                 ", ".join(n.name for n in config.nodes), state.expected)
 
     # -- the contract ---------------------------------------------------------------
     def view(self) -> MembershipView:

@@ -112,5 +112,5 @@ async def open_link(link: int, address: str, port: int,
     local = await resolve(address, port)
     family = socket.AF_INET6 if ":" in local[0] else socket.AF_INET
     _, protocol = await loop.create_datagram_endpoint(
-        lambda: LinkSocket(link, deliver), local_addr=local, family=family)
+        lambda: LinkSocket(link, deliver), local_addr=local[:2], family=family)
     return protocol
