@@ -281,7 +281,7 @@ class Episode:
             if cat is None or cat not in allowed.get(name, {cat}) or svc["intent"]:
                 return False, f"{name} is {state} on {owner} ({svc['reason']})"
             want = {owner} if cat == "enabled" else set()
-            for what in ("vip", "res"):
+            for what in ("vip", "res") if name in bed.vips else ("res",):
                 if held[name][what] != want:
                     return False, f"{name} {what} held by {sorted(held[name][what])}, want {sorted(want)}"
             if name == "web" and cat == "enabled" and bed.web_answer() != owner:

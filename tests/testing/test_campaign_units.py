@@ -212,6 +212,7 @@ class _FakeBed:
                       "job": {"vip": {"n2"}, "res": {"n2"}},
                       "data": {"vip": set(), "res": set()}}
         self.answer = "n1"
+        self.vips = {"web": "10.0.0.100", "job": "10.0.0.101", "data": "10.0.0.102"}
 
     def api_status(self, node, timeout=5.0):
         return {"quorate": True, "members": [{"state": "Online"}] * 5,
