@@ -84,8 +84,8 @@ class NetworkFaults:
         with self.lock:
             if self.second_link:
                 return
-            netns_tools.ip_batch(["link add br1 type bridge stp_state 0 forward_delay 0 "
-                                  "mcast_snooping 0", "link set br1 up"], self.switch_netns)
+            bridge = "link add br1 type bridge stp_state 0 forward_delay 0 mcast_snooping 0"
+            netns_tools.ip_batch([bridge, "link set br1 up"], self.switch_netns)
             self.second_link = True
             self._plug_second_link([n for n in self.nodes if n.up])
 
