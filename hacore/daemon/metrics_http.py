@@ -2,7 +2,8 @@
 
 A few dozen lines of asyncio instead of an HTTP library: one request per connection, GET
 (or HEAD) of ``/metrics`` answers the exposition text, ``/`` a pointer to it, anything else
-404/405. Requests are bounded in size and time, so a stuck scraper cannot hold the daemon.
+404/405. Requests are bounded in size, time and number (MAX_CONNECTIONS at once), so a stuck or
+flooding client cannot hold the daemon.
 The page is built at scrape time (``refresh`` is called first), so an unscraped endpoint
 costs nothing.
 """
@@ -25,6 +26,8 @@ log = logging.getLogger("hacore.daemon")
 DEFAULT_LISTEN = DEFAULT_METRICS_LISTEN
 MAX_REQUEST = 8192
 REQUEST_TIMEOUT = 5.0
+#: connections served at once; more are closed at once (a flood cannot grow the daemon)
+MAX_CONNECTIONS = 16
 
 
 def parse_listen(text: str) -> tuple[str, int]:
@@ -43,6 +46,8 @@ class MetricsServer:
         self.host, self.port = parse_listen(listen)
         self.page = page
         self._server: asyncio.AbstractServer | None = None
+        self._open = 0
+        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -57,12 +62,24 @@ class MetricsServer:
                                                   reuse_address=True)
 
     async def close(self) -> None:
+        """Stop listening and end the connections being served (their handlers return)."""
         if self._server is not None:
             self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            for _ in range(100):  # bounded: each handler ends at its next read or write
+                if not self._open:
+                    break
+                await asyncio.sleep(0.01)
             await self._server.wait_closed()
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self._open >= MAX_CONNECTIONS:
+            writer.close()
+            return
+        self._open += 1
+        self._writers.add(writer)
         try:
             head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), REQUEST_TIMEOUT)
             if len(head) > MAX_REQUEST:
@@ -79,6 +96,8 @@ class MetricsServer:
         except Exception:
             log.exception("metrics request failed")
         finally:
+            self._open -= 1
+            self._writers.discard(writer)
             writer.close()
 
     def _answer(self, method: str, path: str) -> tuple[str, str, bytes]:

@@ -14,11 +14,14 @@ from hacore.errors import InputError
 
 async def _raw(port: int, data: bytes) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(data)
-    await writer.drain()
-    out = await asyncio.wait_for(reader.read(), 10)
-    writer.close()
-    return out
+    try:
+        writer.write(data)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(), 10)
+    except ConnectionResetError:  # closed by the server before it read the request
+        return b""
+    finally:
+        writer.close()
 
 
 def _get(url: str, method: str = "GET") -> tuple[int, str, str]:
@@ -72,3 +75,36 @@ def test_parse_listen_takes_host_port_and_bracketed_ipv6():
     for bad in ("127.0.0.1", ":9664", "host:http", "h:70000"):
         with pytest.raises(InputError, match="HOST:PORT"):
             parse_listen(bad)
+
+
+def test_connections_beyond_the_limit_are_closed_and_scrapes_resume_after():
+    """With MAX_CONNECTIONS idle clients connected, one more is closed without an answer;
+    once they go, /metrics answers again."""
+    from hacore.daemon.metrics_http import MAX_CONNECTIONS
+
+    async def go():
+        server = MetricsServer("127.0.0.1:0", lambda: "hacore_x 1\n")
+        await server.start()
+        port = server.address[1]
+        idle = [await asyncio.open_connection("127.0.0.1", port)
+                for _ in range(MAX_CONNECTIONS)]
+        try:
+            for _ in range(100):  # until the server has taken every idle connection
+                if server._open == MAX_CONNECTIONS:
+                    break
+                await asyncio.sleep(0.02)
+            refused = await _raw(port, b"GET /metrics HTTP/1.1\r\n\r\n")
+        finally:
+            for _, writer in idle:
+                writer.close()
+        for _ in range(250):
+            if server._open == 0:
+                break
+            await asyncio.sleep(0.02)
+        answered = await _raw(port, b"GET /metrics HTTP/1.1\r\n\r\n")
+        await server.close()
+        return refused, answered
+
+    refused, answered = asyncio.run(go())
+    assert refused == b""
+    assert answered.startswith(b"HTTP/1.1 200 OK") and answered.endswith(b"hacore_x 1\n")
