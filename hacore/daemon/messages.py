@@ -19,10 +19,6 @@ anything twice:
   configuration distribution (``hacore.daemon.configsync``): a pushed configuration sent by
   the coordinator and acknowledged once stored, a node's config_version offered to the
   members (the newest wins), a push forwarded to the coordinator and its answer;
-- ``config`` / ``config-ack`` / ``config-offer`` / ``config-push`` / ``config-pushed``:
-  configuration distribution (``hacore.daemon.configsync``): a pushed configuration sent by
-  the coordinator and acknowledged once stored, a node's config_version offered to the
-  members (the newest wins), a push forwarded to the coordinator and its answer;
 - ``journal-req`` / ``journal-part``: one page of a member's event journal, asked by a node
   that shows the cluster-wide timeline (``hacore.daemon.journal_requests``).
 """
