@@ -1,6 +1,6 @@
 """hacore on a 3-node testbed whose fence device always fails: a monitor failure restarts
-web in place then relocates it, ``hacore node leave`` moves web first and is not fenced,
-and after a crash web waits for ``hacore fence ack`` (S3).
+web in place then relocates it, ``hacore node leave`` and SIGTERM move web first and are
+not fenced, and after a crash web waits for ``hacore fence ack`` (S3).
 
 One module-scoped cluster; the S1 checker and the client's HTTP poller run all along, and
 the module's last check is that S1 was never violated. Run under ``flock /work/netns.lock``.
@@ -118,12 +118,37 @@ def test_leave_moves_web_first_and_is_not_fenced(hb):
     assert hb.procs[leaver.name].wait(timeout=30) == 0, "the supervisor did not exit 0"
     hb.wait(lambda: _owner(hb, other) not in (None, leaver.name), 30, "web elsewhere")
     assert hb.poller.wait_for_answer(timeout=30) is not None
+    hb.wait(lambda: hb.log_lines(rf"{leaver.name} left cleanly"), 30,
+            "the survivors saw a clean departure")
     assert not hb.log_lines(rf"fenc\w* (of )?{leaver.name}\b"), "the leaver was fenced"
-    assert hb.log_lines(rf"{leaver.name} left cleanly")
     hb.start_daemon(leaver)
     hb.wait(lambda: _all_online(hb, other), 90, "the leaver is back")
     hb.wait(lambda: not any(m["standby"] for m in hb.status(other)["members"]), 60,
             "the leaver out of standby")
+
+
+def test_sigterm_moves_web_first_and_is_not_fenced(hb):
+    """SIGTERM to the owner's supervisor (systemctl stop): web moves first, the supervisor
+    exits 0, nobody fences the node; started again, it rejoins."""
+    nodes = {n.name: n for n in hb.c.nodes}
+    hb.wait(lambda: _all_online(hb, nodes["n3"]) and _owner(hb, nodes["n3"]) is not None,
+            90, "three members, web running")
+    owner = nodes[_owner(hb, nodes["n3"])]
+    other = next(n for n in hb.c.nodes if n is not owner)
+    before = len(hb.log_lines(rf"{owner.name} left cleanly"))
+    stops = len(hb.log_lines(rf"done: stop web on {owner.name}"))
+    for pid in hb.daemon_pids(owner, "supervisor"):
+        os.kill(pid, signal.SIGTERM)
+    assert hb.procs[owner.name].wait(timeout=120) == 0, "the supervisor did not exit 0"
+    assert len(hb.log_lines(rf"done: stop web on {owner.name}")) > stops, \
+        "web was stopped by the shutdown, not moved by the coordinator's drain"
+    hb.wait(lambda: _owner(hb, other) not in (None, owner.name), 30, "web elsewhere")
+    assert hb.poller.wait_for_answer(timeout=30) is not None
+    hb.wait(lambda: len(hb.log_lines(rf"{owner.name} left cleanly")) > before, 30,
+            "the survivors saw a clean departure")
+    assert not hb.log_lines(rf"fenc\w* (of )?{owner.name}\b"), "the node was fenced"
+    hb.start_daemon(owner)
+    hb.wait(lambda: _all_online(hb, other), 90, "the node is back")
 
 
 def test_crash_waits_for_fence_ack(hb):
