@@ -110,9 +110,15 @@ def shot(browser, name: str) -> None:
 
 def wait_in_page(browser, condition, timeout: float = WAIT, what: str = "") -> None:
     """Wait (in the browser thread) until ``condition(driver)`` is truthy."""
+    from selenium.common.exceptions import (
+        NoSuchElementException,
+        StaleElementReferenceException,
+    )
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.call(lambda d: WebDriverWait(d, timeout, poll_frequency=0.2).until(
+    live_page = (NoSuchElementException, StaleElementReferenceException)  # rows get replaced
+    browser.call(lambda d: WebDriverWait(d, timeout, poll_frequency=0.2,
+                                         ignored_exceptions=live_page).until(
         condition, message=what), timeout=timeout + 30)
 
 
@@ -198,6 +204,54 @@ def test_login_shows_three_nodes_online_and_the_service(bed, browser):
     cookie = browser.call(lambda d: d.get_cookie("hacore_session"))
     assert cookie["httpOnly"] and cookie["secure"] and cookie["sameSite"] == "Strict"
     shot(browser, "overview")
+
+
+ATTACK_PAGE = """<!DOCTYPE html><html><body>
+<form id="f" method="post" action="{target}">
+<input name="op" value="disable"><input name="service" value="web">
+</form><script>document.getElementById("f").submit();</script></body></html>"""
+
+
+def test_cross_site_form_in_the_browser_is_refused(bed, browser):
+    """A logged-in browser opening another site's page that auto-posts a form to the
+    console: the POST is refused and web keeps running; the console still works after."""
+    import http.server
+    import threading
+
+    from selenium.webdriver.common.by import By
+
+    page = ATTACK_PAGE.format(target=url(bed, "/api/service")).encode()
+
+    class Attacker(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    # the listening socket is made in the client namespace (the browser's thread)
+    server = browser.run(lambda: http.server.HTTPServer((bed.c.client.address, 0), Attacker))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        port = server.server_address[1]
+        browser.call(lambda d: d.get(f"http://{bed.c.client.address}:{port}/"))
+        wait_in_page(browser, lambda d: d.current_url.startswith(url(bed, "/api/service")),
+                     what="the form was posted to the console")
+        body = browser.call(lambda d: d.find_element(By.TAG_NAME, "body").text)
+        assert '"error"' in body and ("log in first" in body or "CSRF" in body), body
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+    assert bed.web(bed.c.nodes[0])["state"] == "started"
+    browser.call(lambda d: d.get(url(bed)))
+    wait_in_page(browser, lambda d: d.find_element(By.ID, "svc-web").get_attribute(
+        "data-state") == "started", what="the console, still logged in")
 
 
 def test_relocate_by_clicking_moves_the_service(bed, browser):
