@@ -26,6 +26,9 @@ log = logging.getLogger("hacore.supervisor")
 
 ADDRESS_AGENTS = ("ip", "ocf:heartbeat:IPaddr2", "ocf:heartbeat:IPaddr", "ocf:heartbeat:IPv6addr")
 MAX_BACKOFF = 30.0
+#: hacore.config.model.Timing.node_loss_timeout's default, repeated so the supervisor needs
+#: no configuration package in memory (a test keeps the two equal)
+DEFAULT_NODE_LOSS_TIMEOUT = 1.0
 CLEAN_EXIT = 0
 CONFIG_ERROR = 2
 
@@ -78,9 +81,6 @@ def watchdog_feeder(config_path: str, node: str) -> WatchdogFeeder | None:
     Reads the TOML itself (no config import in the supervisor); the daemon checks the file."""
     import tomllib
 
-    from hacore.config.model import Timing
-    from hacore.daemon.watchdog import WatchdogFeeder
-
     try:
         with open(config_path, "rb") as fh:
             raw = tomllib.load(fh)
@@ -92,8 +92,10 @@ def watchdog_feeder(config_path: str, node: str) -> WatchdogFeeder | None:
     if not isinstance(device, str) or not device:
         return None
     timing = raw.get("timing", {}) if isinstance(raw.get("timing"), dict) else {}
-    loss = timing.get("node_loss_timeout", Timing.node_loss_timeout)
+    loss = timing.get("node_loss_timeout", DEFAULT_NODE_LOSS_TIMEOUT)
     hang = max(1.0, float(loss) if isinstance(loss, (int, float)) else 1.0)
+    from hacore.daemon.watchdog import WatchdogFeeder
+
     return WatchdogFeeder(device, hang_timeout=hang)
 
 

@@ -67,3 +67,20 @@ agent = "ocf:heartbeat:Dummy"
     order = [(svc, res.name) for svc, res in stop_order_addresses_first(config)]
     assert order[:2] == [("web", "vip"), ("db", "vip2")]
     assert sorted(order[2:]) == [("db", "app2"), ("web", "app")]
+
+
+def test_supervisor_imports_no_configuration_or_daemon():
+    """The supervisor process loads neither the config package nor the daemon's modules
+    until it must clean up, and its default node-loss timeout is the config's."""
+    import subprocess
+
+    from hacore.config.model import Timing
+    from hacore.daemon.supervisor import DEFAULT_NODE_LOSS_TIMEOUT
+
+    assert DEFAULT_NODE_LOSS_TIMEOUT == Timing.node_loss_timeout
+    code = ("import sys, hacore.daemon.supervisor as s, hacore.daemon.logformat\n"
+            "s.watchdog_feeder('/nonexistent.toml', 'n1')\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('hacore.config', "
+            "'hacore.daemon.node', 'hacore.daemon.watchdog', 'asyncio', 'hacore.executor'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
