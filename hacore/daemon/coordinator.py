@@ -272,6 +272,9 @@ class Coordinator(Fencer, AdminIntents):
         old = self.statuses.get(sender)
         if old is None or int(body.get("seq", 0)) >= int(old.get("seq", 0)):
             self.statuses[sender] = body
+            if old is None and self.view is not None and self.clock() < self._ready_at \
+                    and self._everyone_reported():
+                self.wake()  # the last status the start-up wait was for: decide now
             before = (old or {}).get("services", {})
             for name, info in body.get("services", {}).items():
                 if info.get("status") == "failed" and \
@@ -310,7 +313,17 @@ class Coordinator(Fencer, AdminIntents):
 
     def ready(self, now: float) -> bool:
         return (self.active and self.snap is not None and not self._gathering
-                and now >= self._ready_at and self.view is not None and self.view.quorate)
+                and self.view is not None and self.view.quorate
+                and (now >= self._ready_at or self._everyone_reported()))
+
+    def _everyone_reported(self) -> bool:
+        """Every configured node is a member and has sent its status (the probes it runs
+        before joining): no node can still join with a service running or need startup
+        fencing, so the start-up wait (post_join_delay) has nothing left to wait for (as
+        CMAN's fenced skips post_join_delay when every node is a member)."""
+        assert self.view is not None
+        members = set(self.view.member_names())
+        return all(n.name in members and n.name in self.statuses for n in self.config.nodes)
 
     def decision_snapshot(self) -> Snapshot:
         """The snapshot decide reads: state + reports. A member not heard from since it
