@@ -1,4 +1,4 @@
-"""The ``ip`` agent: a floating IPv4 or IPv6 address, managed through netlink (pyroute2)."""
+"""The ``ip`` agent: a floating IPv4 or IPv6 address, managed through netlink (hacore_agent_ip.rtnl)."""
 
 from hacore.agent import hookimpl
 from hacore_agent_ip.agent import FloatingAddress

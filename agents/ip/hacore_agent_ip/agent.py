@@ -5,9 +5,6 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
 from hacore_agent_ip.links import (
     IFA_F_DADFAILED,
@@ -18,6 +15,7 @@ from hacore_agent_ip.links import (
     parse_address,
 )
 from hacore_agent_ip.probes import announce, find_holder
+from hacore_agent_ip.rtnl import IPRoute, NetlinkError
 
 
 class FloatingAddress(Agent):

@@ -1,4 +1,4 @@
-"""What netlink says about this host's interfaces and addresses (pyroute2, read-only)."""
+"""What netlink says about this host's interfaces and addresses (read-only)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,8 @@ import ipaddress
 import socket
 from dataclasses import dataclass
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from hacore.agent import OCF, AgentFailure
+from hacore_agent_ip.rtnl import IPRoute, NetlinkError
 
 IFF_UP = 0x1
 IFF_LOWER_UP = 0x10000
