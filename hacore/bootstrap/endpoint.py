@@ -49,6 +49,7 @@ log = logging.getLogger("hacore.bootstrap")
 KINDS = frozenset({"boot-req", "boot-reply"})
 REQUEST_TIMEOUT = 60.0
 HANDSHAKE_TIMEOUT = 10.0
+QUORUM_WAIT = 10.0  # how long a node change waits for a quorate view before refusing
 
 
 class JoinEndpoint:
@@ -173,7 +174,11 @@ class JoinEndpoint:
 
     async def request(self, body: dict[str, Any]) -> dict[str, Any]:
         """Have the coordinator run a node change (``op`` add or remove); its reply."""
+        deadline = time.monotonic() + QUORUM_WAIT  # a daemon just started is forming
         view = self.daemon.provider.view()
+        while (not view.quorate or view.coordinator is None) and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            view = self.daemon.provider.view()
         if not view.quorate or view.coordinator is None:
             raise OperationFailed(f"this partition ({self.daemon.node}) is not quorate: "
                                   "adding or removing a node requires quorum")

@@ -119,15 +119,20 @@ def start_daemon(paths: NodePaths, node: str, how: str = "auto") -> str:
     return f"started in the background (supervisor; log {log_path})"
 
 
-def wait_for_daemon(paths: NodePaths, timeout: float = 60.0) -> bool:
-    """True once the daemon answers on its socket (bounded by ``timeout``)."""
+def wait_for_daemon(paths: NodePaths, timeout: float = 60.0, quorate: bool = False) -> bool:
+    """True once the daemon answers on its socket (and, with ``quorate``, is in a quorate
+    partition), bounded by ``timeout``."""
     from hacore.api.client import ApiClient
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            ApiClient(paths.socket, timeout=5.0).call("ping")
-            return True
-        except Exception:  # noqa: BLE001 - not up yet
-            time.sleep(0.3)
+            client = ApiClient(paths.socket, timeout=5.0)
+            if not quorate and client.call("ping"):
+                return True
+            if quorate and client.call("status").get("quorate"):
+                return True
+        except Exception:  # noqa: BLE001, S110 - not up yet: ask again
+            pass
+        time.sleep(0.3)
     return False

@@ -94,7 +94,7 @@ def init(name: str, addresses: tuple[str, ...], node_name: str | None, etc_dir: 
     token = make_token(key, ca.fingerprint(), node_id,
                        [join_address(a, DEFAULT_JOIN_PORT) for a in addrs], ttl)
     how = local.start_daemon(paths, node, start)
-    up = start == "none" or local.wait_for_daemon(paths)
+    up = start == "none" or local.wait_for_daemon(paths, quorate=True)
     info = {"cluster": name, "node": node, "node_id": 1, "addresses": addrs,
             "key_file": paths.key_file, "config_file": paths.config_file,
             "fingerprint": ca.fingerprint(), "daemon": how, "daemon_answers": up,
@@ -107,8 +107,8 @@ def init(name: str, addresses: tuple[str, ...], node_name: str | None, etc_dir: 
     else:
         click.echo(f"cluster {name!r} created: {node} is node 1 ({', '.join(addrs)})")
         click.echo(f"wrote {paths.key_file} (0400) and {paths.config_file} (0600)")
-        click.echo(f"daemon: {how}" + ("" if up else " -- but it does not answer yet; see "
-                                              "its log"))
+        click.echo(f"daemon: {how}" + ("" if up else " -- but it is not running with quorum "
+                                              "yet; see its log"))
         click.echo(f"cluster CA fingerprint: sha256:{ca.fingerprint()}")
         click.echo(f"join another machine (token valid until {_until(token.expires)}, once):")
         click.echo(f"  {info['join_command']}")

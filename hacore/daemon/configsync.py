@@ -93,7 +93,9 @@ def unchangeable(old: ClusterConfig, new: ClusterConfig) -> str | None:
         return f"the cluster name ({old.name!r} -> {new.name!r})"
     if [(n.name, n.id, n.addresses, n.votes) for n in new.nodes] != \
             [(n.name, n.id, n.addresses, n.votes) for n in old.nodes]:
-        return "the nodes (names, ids, addresses or votes)"
+        return ("the nodes (names, ids, addresses or votes); add or remove a node with "
+                "`hacore cluster join` / `hacore cluster remove`, and start from `hacore "
+                "config show` (the running configuration)")
     if new.quorum != old.quorum:
         return "the [quorum] settings"
     if new.message_port != old.message_port:

@@ -316,6 +316,30 @@ def test_a_replayed_token_is_refused(bed):
     assert bed.versions() == before
 
 
+def test_a_restarted_daemon_with_the_old_config_file_knows_every_node(bed):
+    """A node whose /etc/hacore/cluster.toml predates n3's join leaves and starts again:
+    it runs the stored newer configuration (three nodes) and all three are members; the
+    service, elsewhere, is not restarted."""
+    n1, n2, n3 = bed.c.nodes
+    owner = next(s for s in bed.status(n1)["services"] if s["name"] == "svc")["owner"]
+    node = n2 if owner == "n1" else n1
+    other = n1 if node is n2 else n2
+    assert "n3" not in (Path(node.etc_dir) / "cluster.toml").read_text()
+    starts = bed.starts.read_text()
+    proc = bed.run(node, "node", "leave", node.name)
+    assert proc.returncode == 0, proc.stderr
+    bed.wait(lambda: not node.find_pids(r"hacore\.daemon"), 60, f"{node.name} stopped")
+    bed.wait(lambda: node.name not in bed.members(other), 30, f"{node.name} left")
+    code = ("from hacore.bootstrap.local import NodePaths, start_daemon; "
+            f"print(start_daemon(NodePaths(), {node.name!r}, 'background'))")
+    started = node.run([sys.executable, "-c", code], check=False)
+    assert started.returncode == 0, started.stderr
+    bed.wait(lambda: all(bed.members(n) == ["n1", "n2", "n3"] for n in (n1, n2, n3)), 60,
+             "three members again")
+    assert bed.status(node)["quorum"]["expected"] == 3
+    assert bed.starts.read_text() == starts
+
+
 def test_remove_is_refused_for_a_member_then_shrinks_the_cluster(bed):
     """remove n3 while it is a member: refused; after n3 leaves: expected 3 -> 2, n1 and n2
     stay quorate with the new figures, and the service still runs."""
