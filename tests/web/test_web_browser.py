@@ -223,6 +223,7 @@ def test_cross_site_form_in_the_browser_is_refused(bed, browser):
     page = ATTACK_PAGE.format(target=url(bed, "/api/service")).encode()
 
     class Attacker(http.server.BaseHTTPRequestHandler):
+        timeout = 5  # the browser's idle (pre)connections must not hold the server
         def do_GET(self):
             self.send_response(200)
             self.send_header("Content-Type", "text/html")
@@ -234,7 +235,9 @@ def test_cross_site_form_in_the_browser_is_refused(bed, browser):
             pass
 
     # the listening socket is made in the client namespace (the browser's thread)
-    server = browser.run(lambda: http.server.HTTPServer((bed.c.client.address, 0), Attacker))
+    server = browser.run(lambda: http.server.ThreadingHTTPServer((bed.c.client.address, 0),
+                                                                  Attacker))
+    server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
