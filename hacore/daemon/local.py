@@ -21,7 +21,7 @@ from typing import Any
 
 from hacore.config.model import ClusterConfig
 from hacore.daemon.events import EventLog
-from hacore.daemon.runner import ServiceRunner, StepOutcome
+from hacore.daemon.runner import ServiceRunner, StepOutcome, fenced_env
 from hacore.daemon.store import LocalState, LocalStore
 from hacore.daemon.watchdog import AliveSignal, node_healthy
 from hacore.executor.operation import KILL_WAIT, OperationResult
@@ -156,7 +156,7 @@ class LocalNode:
         resources = list(msg.get("resources") or [])
         try:
             async with self._lock(service):
-                out = await self.execute(kind, service, resources)
+                out = await self.execute(kind, service, resources, env=fenced_env(msg))
         except Exception as exc:
             log.exception("op %s (%s %s) failed with an exception", op_id, kind, service)
             out = StepOutcome(False, f"internal error: {exc!r}")
@@ -171,8 +171,10 @@ class LocalNode:
         self._running.pop(op_id, None)
         self.send(sender, "result", result)
 
-    async def execute(self, kind: str, service: str, resources: list[str]) -> StepOutcome:
-        """Carry out one action's part on this node; keeps ``active`` and monitors right."""
+    async def execute(self, kind: str, service: str, resources: list[str],
+                      env: dict[str, str] | None = None) -> StepOutcome:
+        """Carry out one action's part on this node; keeps ``active`` and monitors right.
+        ``env``: variables added to a start's operations (runner.fenced_env)."""
         svc = self.config.service(service)
         if svc is None:
             return StepOutcome(False, f"no service {service!r} in this node's configuration")
@@ -180,7 +182,7 @@ class LocalNode:
         active = self.active.get(service, [])
         self.frozen.discard(service)
         if kind in ("start", "start-subtree"):
-            out = await runner.start(service, resources or None)
+            out = await runner.start(service, resources or None, env=env)
             names = set(active) | set(resources or svc.start_order)
             self.active[service] = [n for n in svc.start_order if n in names]
             if out.ok:

@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from hacore.agent.codes import OCF
 from hacore.config.model import ClusterConfig, Operation, Resource, Service
@@ -52,6 +53,17 @@ class ProbeOutcome:
 
 def _op(res: Resource, name: str) -> Operation | None:
     return res.operation(name)
+
+
+#: set for a start when the service's previous holder is confirmed off (its value: that
+#: node); see Coordinator._fenced_holder
+PREVIOUS_HOLDER_FENCED = "HACORE_PREVIOUS_HOLDER_FENCED"
+
+
+def fenced_env(op: dict[str, Any]) -> dict[str, str] | None:
+    """The variables an op message asks to add to its starts, or None."""
+    fenced = op.get("fenced")
+    return {PREVIOUS_HOLDER_FENCED: fenced} if isinstance(fenced, str) and fenced else None
 
 
 def monitor_settings(res: Resource) -> tuple[float, float, int]:
@@ -103,21 +115,25 @@ class ServiceRunner:
         return {r.name: r for r in svc.walk()}
 
     async def run(self, res: Resource, action: str, *, timeout: float | None = None,
-                  interval: float = 0.0, depth: int = 0) -> OperationResult:
-        """One operation of one resource, through the warm helper."""
+                  interval: float = 0.0, depth: int = 0,
+                  env: dict[str, str] | None = None) -> OperationResult:
+        """One operation of one resource, through the warm helper (``env``: variables
+        added for this operation)."""
         op = _op(res, action)
         request = OperationRequest(
             agent=res.agent, action=action, instance=res.name, params=read_params(res),
             timeout=timeout if timeout is not None else (op.timeout if op else DEFAULT_TIMEOUT),
-            interval=interval, depth=depth, env=self.env)
+            interval=interval, depth=depth, env={**self.env, **env} if env else self.env)
         try:
             return await self.executor.run_async(request)
         except Exception as exc:  # the helper died or refused: a failed operation, not a crash
             log.exception("executor failed on %s %s", action, res.name)
             return OperationResult(action, OCF.ERR_GENERIC, f"executor error: {exc}")
 
-    async def start(self, service: str, resources: Sequence[str] | None = None) -> StepOutcome:
-        """Start ``resources`` (default: the whole service) in order; clean up on failure."""
+    async def start(self, service: str, resources: Sequence[str] | None = None,
+                    env: dict[str, str] | None = None) -> StepOutcome:
+        """Start ``resources`` (default: the whole service) in order; clean up on failure.
+        ``env``: variables added to each start (``fenced_env``)."""
         svc = self._service(service)
         by_name = self._resources(svc)
         order = list(resources) if resources else list(svc.start_order)
@@ -131,7 +147,7 @@ class ServiceRunner:
                 await self._cleanup(service, svc, by_name, touched, steps)
                 return StepOutcome(False, detail, name, tuple(steps))
             touched.append(name)
-            result = await self.run(res, "start")
+            result = await self.run(res, "start", env=env)
             steps.append((name, "start", result.code.label, result.duration))
             if not result.success:
                 detail = (f"start of {name} failed: {result.code.label}"

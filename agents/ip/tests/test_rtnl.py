@@ -51,3 +51,4 @@ def test_agent_does_not_import_pyroute2():
     code = "import sys, hacore_agent_ip; print(any(m.startswith('pyroute2') for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
