@@ -72,6 +72,13 @@ class Timing:
         return cls(node_loss_timeout, heartbeat_interval=round(node_loss_timeout / 10, 6),
                    self_stop_margin=round(2 * node_loss_timeout, 6))
 
+    @property
+    def election_grace(self) -> float:
+        """How long a node that still hears a quorum of votes but no coordinator's lease
+        (an election after the coordinator was lost) waits before the no-quorum rule stops
+        its services; counted in every self-stop deadline (S3)."""
+        return self.node_loss_timeout
+
 
 @dataclass(frozen=True)
 class FenceDevice:

@@ -230,12 +230,17 @@ class LocalNode:
             self.quorum_lost_at = None
         elif self.quorum_lost_at is None:
             self.quorum_lost_at = now
+        grace = self.config.timing.election_grace
         self.alive.beat(node_healthy(
             quorate=view.quorate, stalled=self.stalled, holds=bool(self.active),
-            quorum_lost_at=self.quorum_lost_at, self_stop_budget=self.self_stop_budget(),
-            now=now))
+            quorum_lost_at=self.quorum_lost_at,
+            self_stop_budget=grace + self.self_stop_budget(), now=now))
         if (view.quorate and not self.stalled) or not self.active:
             return
+        if (not self.stalled and self.quorum_lost_at is not None
+                and view.quorum.total >= view.quorum.quorum
+                and now - self.quorum_lost_at < grace):
+            return  # an election: the votes are here, a coordinator's lease is not yet
         services = {name: ServiceStatus(state="started", owner=self.node,
                                         frozen=name in self.frozen)
                     for name in self.active}

@@ -21,14 +21,16 @@ def self_stop_deadline(config: ClusterConfig, snap: Snapshot, node: str,
     """When a lost node has surely stopped its services by itself (S3).
 
     Counted from the last message the survivors had from it: the node-loss timeout (it
-    notices it is alone), the stop timeouts of every service it runs with the executor's
+    notices it is alone), the election grace (it may still hear a quorum of votes while no
+    coordinator holds a lease, and waits that long before stopping), the stop timeouts of every service it runs with the executor's
     kill escalation after each (a timed-out stop is killed, then awaited up to KILL_WAIT),
     and the margin.
     """
     budget = sum(plan.service.stop_budget + KILL_WAIT * len(plan.service.walk())
                  for plan in index_for(config).plans if snap.status(plan.name).owner == node)
     timing = config.timing
-    return last_heard + timing.node_loss_timeout + budget + timing.self_stop_margin
+    return (last_heard + timing.node_loss_timeout + timing.election_grace + budget
+            + timing.self_stop_margin)
 
 
 def _with_members(config: ClusterConfig, snap: Snapshot, members: dict[str, int],

@@ -25,7 +25,7 @@ def test_json_is_the_report():
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert [s["service"] for s in data["services"]] == ["web", "db", "batch"]
-    assert data["services"][1]["scenarios"][0]["worst"] == 117
+    assert data["services"][1]["scenarios"][0]["worst"] == 119
 
 
 def test_a_slow_start_is_warned_about(tmp_path):

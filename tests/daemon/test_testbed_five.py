@@ -1,4 +1,5 @@
-"""hacore on a 5-node testbed (VIP + Apache, the testbed fence device): a 2|3 partition
+"""hacore on a 5-node testbed (VIP + Apache, the testbed fence device): a crash of the
+coordinator that leaves the other nodes' services alone; a 2|3 partition
 with the owner in the minority, the heal; a copy started by hand on another node; a
 whole-cluster restart that remembers a disabled service (S5).
 
@@ -62,6 +63,35 @@ def _all_online(bed, via) -> bool:
 def _starts(bed) -> int:
     """How many starts of web any daemon has logged as done."""
     return len(bed.log_lines(r"done: start web on "))
+
+
+def test_coordinator_crash_leaves_the_survivors_services_running(hb):
+    """The coordinator (not web's owner) crashes: while the survivors elect a new one they
+    still hear a quorum of votes, so the no-quorum rule waits (election grace) and web is
+    neither stopped nor started again on its owner; the crashed node is fenced and rejoins."""
+    nodes = hb.c.nodes
+    hb.wait(lambda: _all_online(hb, nodes[0]) and _owner(hb, nodes[0]) is not None, 120,
+            "five members, web running")
+    coordinator = hb.status(nodes[0])["coordinator"]
+    if _owner(hb, nodes[0]) == coordinator:
+        other = next(n.name for n in nodes if n.name != coordinator)
+        hb.hacore(nodes[0], "service", "relocate", "web", "--to", other)
+    owner = _owner(hb, nodes[0])
+    assert owner is not None and owner != coordinator
+    crashed = next(n for n in nodes if n.name == coordinator)
+    survivor = next(n for n in nodes if n.name not in (coordinator, owner))
+    starts, stops = _starts(hb), len(hb.log_lines(r"stop web on "))
+    hb.c.crash(crashed)
+    hb.wait(lambda: hb.log_lines(rf"fenced {coordinator}\b"), 60, f"{coordinator} fenced")
+    hb.wait(lambda: (hb.status(survivor) or {}).get("coordinator") not in (None, coordinator),
+            60, "a new coordinator")
+    time.sleep(2.0)
+    assert _owner(hb, survivor) == owner, "web moved although its owner never failed"
+    assert len(hb.log_lines(r"stop web on ")) == stops, "web was stopped during the election"
+    assert _starts(hb) == starts, "web was started again during the election"
+    hb.wait(lambda: crashed.up, 60, f"{coordinator} booted by the fence")
+    hb.start_daemon(crashed)
+    hb.wait(lambda: _all_online(hb, survivor), 120, "all five members back")
 
 
 def test_partition_2_3_minority_stops_majority_fences_and_runs(hb):

@@ -48,11 +48,11 @@ def test_resource_failure_is_monitor_stop_and_start_with_one_failed_start(report
 
 def test_an_unfenced_node_counts_its_self_stop_deadline_with_every_service_it_may_run(report):
     """db: n3 has no fence method; worst, it ran db and batch: 8 + 20 stops, 5 s of kill
-    escalation after each, 4 margin."""
+    escalation after each, 2 of election grace, 4 margin."""
     s = scenario(report, "db", "node lost")
-    assert phases(s) == {"detection": (2, 2), "fencing or self-stop wait": (10, 42),
+    assert phases(s) == {"detection": (2, 2), "fencing or self-stop wait": (10, 44),
                          "start": (30, 73)}
-    assert (s.best, s.worst) == (42, 117)
+    assert (s.best, s.worst) == (42, 119)
     assert (scenario(report, "db", "resource failed").best,
             scenario(report, "db", "resource failed").worst) == (38, 161)
 
