@@ -306,7 +306,7 @@ class NodeDaemon(ApiBackend):
             if event.kind in ("quorum-gained", "quorum-lost"):
                 q = event.view.quorum
                 self.events.record(compose.quorum_changed(quorate=q.quorate, votes=q.total,
-                                                          needed=q.quorum))
+                                                          needed=q.quorum, reason=q.reason))
             if event.kind in ("view", "quorum-gained", "quorum-lost"):
                 if event.left or event.joined:
                     parts = ([f"left {', '.join(event.left)}"] if event.left else []) + \

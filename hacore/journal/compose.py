@@ -32,11 +32,15 @@ def node_joined(subject: str, *, incarnation: int | None = None) -> Draft:
             "fields": {"change": "joined", "subject": subject, "incarnation": incarnation}}
 
 
-def quorum_changed(*, quorate: bool, votes: int, needed: int) -> Draft:
-    """The partition this node is in gained or lost quorum."""
+def quorum_changed(*, quorate: bool, votes: int, needed: int, reason: str = "") -> Draft:
+    """The partition this node is in gained or lost quorum (``reason``: why not, from the
+    membership provider, e.g. the votes are here but no coordinator holds a lease yet)."""
     state = "quorate" if quorate else "NOT quorate: nothing starts or moves"
+    if not quorate and reason:
+        state += f" ({reason})"
     return {"kind": "quorum", "message": f"the partition has {votes} votes, {needed} needed: "
-            f"{state}", "fields": {"quorate": quorate, "votes": votes, "needed": needed}}
+            f"{state}", "fields": {"quorate": quorate, "votes": votes, "needed": needed,
+                                   **({"reason": reason} if reason and not quorate else {})}}
 
 
 def decision(action: str, *, service: str | None, target: str | None, reason: str) -> Draft:
