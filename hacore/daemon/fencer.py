@@ -125,7 +125,7 @@ class Fencer:
             ok, detail = bool(outcome.confirmed), outcome.detail
             method, took = outcome.method, float(outcome.duration)
         except Exception as exc:  # noqa: BLE001 - a fencer bug is a failed fence, not a crash
-            ok, detail, method, took = False, f"fencing raised {exc!r}", None, 0.0
+            ok, detail, method, took = False, f"fencing raised {type(exc).__name__}: {exc}", None, 0.0
         self.events.record(compose.fence(node, ok=ok, method=method, duration=took,
                                          detail=detail))
         if not self.active or self.snap is None:

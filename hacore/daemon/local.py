@@ -159,7 +159,7 @@ class LocalNode:
                 out = await self.execute(kind, service, resources, env=fenced_env(msg))
         except Exception as exc:
             log.exception("op %s (%s %s) failed with an exception", op_id, kind, service)
-            out = StepOutcome(False, f"internal error: {exc!r}")
+            out = StepOutcome(False, f"internal error ({type(exc).__name__}: {exc})")
         incident = msg.get("incident") if isinstance(msg.get("incident"), str) else None
         self.events.steps(service, out.steps, out.resource, out.detail, incident)
         self.seq += 1
