@@ -30,16 +30,13 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from hacore.bootstrap import state as boot_state
 from hacore.bootstrap.nodes import NodeChange, with_node_added, with_node_removed
 from hacore.bootstrap.token import check_token_secret, join_address, make_token
 from hacore.bootstrap.wire import JOIN_PORT_OFFSET, MAX_LINE, decode_line, encode_line
 from hacore.errors import HacoreError, InputError, OperationFailed
 from hacore.files import write_atomically
-from hacore.tls import CertificateAuthority, cluster_ca
+from hacore.tls import NodeCredentials, pem_fingerprint
 
 if TYPE_CHECKING:
     from hacore.daemon.node import NodeDaemon
@@ -55,18 +52,18 @@ QUORUM_WAIT = 10.0  # how long a node change waits for a quorate view before ref
 class JoinEndpoint:
     """One daemon's join listener and node-change service (see the module docstring)."""
 
-    def __init__(self, daemon: NodeDaemon, key: bytes,
+    def __init__(self, daemon: NodeDaemon, key: bytes, credentials: NodeCredentials,
                  listen: list[tuple[str, int]] | None = None) -> None:
         self.daemon = daemon
         self.key = key
-        self.ca = cluster_ca(key)
+        self.ca_pem = credentials.ca_pem.decode()
+        self.fingerprint = pem_fingerprint(credentials.ca_pem)
         me = daemon.config.node(daemon.node)
         assert me is not None
         port = daemon.config.message_port + JOIN_PORT_OFFSET
         self.listen = listen or [(address, port) for address in me.addresses]
         # a joiner has no certificate yet: the token proves it, not TLS
-        self.ssl, self.cert_der = join_server_context(self.ca, daemon.node,
-                                                      [h for h, _ in self.listen])
+        self.ssl, self.cert_der = join_server_context(credentials)
         self._servers: list[asyncio.base_events.Server] = []
         self._ids = itertools.count(1)
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -108,12 +105,12 @@ class JoinEndpoint:
         """API ``cluster_token``: a fresh token admitting one node."""
         node_id = boot_state.next_node_id(self.daemon.state_dir,
                                           [n.id for n in self.daemon.config.nodes])
-        token = make_token(self.key, self.ca.fingerprint(), node_id, self.addresses(), ttl)
+        token = make_token(self.key, self.fingerprint, node_id, self.addresses(), ttl)
         log.info("%s made join token %s (node id %d, valid until %s)", self.daemon.node,
                  token.token_id, node_id, time.strftime("%Y-%m-%d %H:%M:%S UTC",
                                                          time.gmtime(token.expires)))
         return {"token": token.encode(), "token_id": token.token_id, "node_id": node_id,
-                "expires": token.expires, "fingerprint": self.ca.fingerprint(),
+                "expires": token.expires, "fingerprint": self.fingerprint,
                 "addresses": list(token.addresses), "cluster": self.daemon.config.name}
 
     # -- the joiner's connection ----------------------------------------------------------
@@ -125,7 +122,7 @@ class JoinEndpoint:
             server_nonce = secrets.token_bytes(32)
             cert_der = self.cert_der
             writer.write(encode_line({"t": "hello", "cluster": self.daemon.config.name,
-                                      "ca": self.ca.cert_pem().decode(),
+                                      "ca": self.ca_pem,
                                       "nonce": server_nonce.hex()}))
             await writer.drain()
             line = await asyncio.wait_for(reader.readline(), HANDSHAKE_TIMEOUT)
@@ -305,19 +302,17 @@ class JoinEndpoint:
                 "quorum": done.quorum_after, "nodes": [n.name for n in done.config.nodes]}
 
 
-def join_server_context(ca: CertificateAuthority, node: str, addresses: list[str]
-                        ) -> tuple[ssl.SSLContext, bytes]:
-    """A TLS 1.3 server context presenting a fresh certificate for ``node`` from the
-    cluster CA, asking no client certificate; and that certificate's DER (the joiner's
-    proof is bound to it)."""
-    cert_pem, key_pem = ca.issue(node, addresses)
+def join_server_context(credentials: NodeCredentials) -> tuple[ssl.SSLContext, bytes]:
+    """A TLS 1.3 server context presenting the node's certificate from the cluster CA (the
+    one its message channel presents), asking no client certificate; and that
+    certificate's DER (the joiner's proof is bound to it). Standard ``ssl`` only: the
+    daemon never loads ``cryptography``."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_3
     ctx.verify_mode = ssl.CERT_NONE
     with tempfile.TemporaryDirectory(prefix="hacore-join-") as folder:
         cert_file, key_file = os.path.join(folder, "node.crt"), os.path.join(folder, "node.key")
-        write_atomically(cert_file, cert_pem, 0o600)
-        write_atomically(key_file, key_pem, 0o600)
+        write_atomically(cert_file, credentials.cert_pem, 0o600)
+        write_atomically(key_file, credentials.key_pem, 0o600)
         ctx.load_cert_chain(cert_file, key_file)
-    der = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
-    return ctx, der
+    return ctx, ssl.PEM_cert_to_DER_cert(credentials.cert_pem.decode())

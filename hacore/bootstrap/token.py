@@ -28,8 +28,6 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from hacore.errors import InputError
 
@@ -82,6 +80,9 @@ def _unb64(text: str, what: str) -> bytes:
 
 def join_key(cluster_key: bytes) -> bytes:
     """The key join-token secrets are derived from (never the cluster key itself)."""
+    from cryptography.hazmat.primitives import hashes  # only on a join or a new token
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
                 info=JOIN_INFO).derive(cluster_key)
 

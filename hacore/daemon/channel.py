@@ -174,6 +174,7 @@ class MessageChannel:
         self.max_age = max_age
         creds = tls if isinstance(tls, NodeCredentials) else \
             tls.credentials(node, sorted({host for host, _ in listen}))
+        self.credentials = creds  # the join endpoint presents the same certificate
         self.server_ssl = creds.server_context()
         self.client_ssl = creds.client_context()
         self.links = {name: _PeerLink(self, name, addrs) for name, addrs in peers.items()

@@ -336,7 +336,7 @@ class NodeDaemon(ApiBackend):
                                       self._on_message, listen, peers, credentials_dir=tls_dir)
         from hacore.bootstrap.endpoint import JoinEndpoint
 
-        self.join_endpoint = JoinEndpoint(self, key, join_listen)
+        self.join_endpoint = JoinEndpoint(self, key, self.channel.credentials, join_listen)
 
     def send(self, node: str, kind: str, body: dict[str, Any]) -> None:
         """Send a daemon message (over the TLS channel when there is one; idempotent and

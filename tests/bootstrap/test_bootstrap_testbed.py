@@ -239,8 +239,8 @@ def test_refused_joins_change_nothing(bed):
 
         def mitm(port, ca_pem):
             # a listener with a certificate from another key; its hello names ca_pem
-            ctx, _ = join_server_context(cluster_ca(b"another cluster's key, 32 bytes!"),
-                                         "n1", ["127.0.0.1"])
+            ctx, _ = join_server_context(cluster_ca(b"another cluster's key, 32 bytes!")
+                                         .credentials("n1", ["127.0.0.1"]))
             srv = socket.create_server(("127.0.0.1", port))
             def serve():
                 conn, _ = srv.accept()

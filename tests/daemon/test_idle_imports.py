@@ -73,9 +73,6 @@ def test_daemon_loads_no_web_console_agent_libraries_or_test_tools(tmp_path):
     assert loaded(modules, "hacore.web", "pyroute2", "pytest", "hypothesis", "click") == []
 
 
-@pytest.mark.xfail(strict=True, reason="the join endpoint (hacore.bootstrap.endpoint) builds "
-                   "its certificate with cryptography inside the daemon (about 10 MiB); it "
-                   "could use the credentials hacore.tls makes in a helper process")
 def test_daemon_loads_no_cryptography(tmp_path):
     """The daemon's TLS credentials come from a helper process: cryptography stays out."""
     assert loaded(modules_of_a_running_daemon(tmp_path), "cryptography") == []
