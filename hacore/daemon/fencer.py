@@ -52,6 +52,8 @@ class Fencer:
     startup_targets: frozenset[str] = frozenset()
     formed_at: float = 0.0
     _delay_logged: set[str]
+    #: the NodeDaemon's way out when this coordinator would have to fence its own node
+    withdraw: Callable[[str], None] | None = None
 
     def _publish(self) -> int:
         raise NotImplementedError
@@ -65,6 +67,13 @@ class Fencer:
         if not self._view_settled(now):
             return False  # the membership may still be settling (see FENCE_SETTLE)
         if not self._fence_due(node, now):
+            return False
+        if node == self.node and self.withdraw is not None and self.view is not None \
+                and any(m != self.node for m in self.view.member_names()):
+            # A fence of its own node would kill this coordinator before it could record
+            # the result: the next coordinator would find the failed stop again and fence
+            # again. It leaves the membership instead, and a peer fences it and records it.
+            self.withdraw(f"{action.reason}; a coordinator does not fence its own node")
             return False
         try:
             from hacore.fencing.methods import fence_node

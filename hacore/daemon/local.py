@@ -50,6 +50,7 @@ class LocalNode:
         self.failed: dict[str, str] = {}
         self.seq = 0
         self.stalled = False
+        self.withdrawn = False  # left the membership on purpose: acts as out of quorum
         self.closing = False  # shutting down: no new op is accepted
         self.frozen: set[str] = set()
         self._locks: dict[str, asyncio.Lock] = {}
@@ -232,12 +233,14 @@ class LocalNode:
             self.quorum_lost_at = now
         grace = self.config.timing.election_grace
         self.alive.beat(node_healthy(
-            quorate=view.quorate, stalled=self.stalled, holds=bool(self.active),
+            quorate=view.quorate, stalled=self.stalled or self.withdrawn,
+            holds=bool(self.active),
             quorum_lost_at=self.quorum_lost_at,
             self_stop_budget=grace + self.self_stop_budget(), now=now))
-        if (view.quorate and not self.stalled) or not self.active:
+        cut_off = self.stalled or self.withdrawn
+        if (view.quorate and not cut_off) or not self.active:
             return
-        if (not self.stalled and self.quorum_lost_at is not None
+        if (not cut_off and self.quorum_lost_at is not None
                 and view.quorum.total >= view.quorum.quorum
                 and now - self.quorum_lost_at < grace):
             return  # an election: the votes are here, a coordinator's lease is not yet
@@ -246,7 +249,8 @@ class LocalNode:
                     for name in self.active}
         local = Snapshot(members={m: 0 for m in view.member_names()}, quorate=False,
                          services=services, local=self.node)
-        why = "its loop stalled" if self.stalled else "it lost quorum"
+        why = ("its loop stalled" if self.stalled else
+               "it left the membership" if self.withdrawn else "it lost quorum")
         for action in no_quorum_actions(self.config, local):
             name = action.service
             assert name is not None

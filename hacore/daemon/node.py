@@ -83,6 +83,8 @@ class NodeDaemon(ApiBackend):
         self.coordinator = Coordinator(config, node, self._incarnation(), self.send)
         self.coordinator.on_publish = self._store_cluster
         self.coordinator.wake = self._wake
+        self.coordinator.withdraw = self._withdraw
+        self.withdrawn: str | None = None  # why this node left the membership on purpose
         self.events = EventLog(os.path.join(state_dir, "journal"), node)
         self.coordinator.events = self.events
         self.metrics = ClusterMetrics(node, __version__)
@@ -118,7 +120,7 @@ class NodeDaemon(ApiBackend):
         if self.executor is None:
             self.executor = ForkServer().start()
         runner = ServiceRunner(self.config, self.node, self.executor,
-                               may_start=self.provider.holds_fresh_lease, env=self.env)
+                               may_start=self._may_start, env=self.env)
         self.local = LocalNode(self.config, self.node, runner, self.store, self.state,
                                self.send, self.provider.view, self.events)
         self.alerts.start()
@@ -187,6 +189,23 @@ class NodeDaemon(ApiBackend):
         await self.alerts.stop()
         self.events.close()
 
+    def _may_start(self) -> bool:
+        return self.withdrawn is None and self.provider.holds_fresh_lease()
+
+    def _withdraw(self, why: str) -> None:
+        """Leave the membership for good (until the daemon restarts): the survivors see
+        this node lost and fence it (S3/S4); meanwhile it acts as out of quorum."""
+        if self.withdrawn is not None:
+            return
+        self.withdrawn = why
+        log.error("%s leaves the membership: %s; a peer fences it. Restart the daemon once "
+                  "the node was fenced (or checked and `hacore fence ack`ed)", self.node, why)
+        self.coordinator.step_down("this node left the membership")
+        if self.local is not None:
+            self.local.withdrawn = True
+            self.local.enforce_no_quorum()
+        self._tasks.append(asyncio.ensure_future(self.provider.stop()))
+
     async def _say_leaving(self) -> None:
         """Tell every member this incarnation stopped everything (sent thrice: datagrams)."""
         view = self.provider.view()
@@ -219,7 +238,7 @@ class NodeDaemon(ApiBackend):
         assert self.local is not None
         view = self.provider.view()
         coord = self.coordinator
-        mine = view.quorate and view.coordinator == self.node
+        mine = view.quorate and view.coordinator == self.node and self.withdrawn is None
         if mine and not coord.active:
             coord.take_over(view, self.state.cluster_version, self.state.cluster,
                             not_before=self.started_at + self.config.timing.post_join_delay,

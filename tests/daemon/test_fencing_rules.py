@@ -106,3 +106,31 @@ def test_two_node_fence_race_is_won_by_the_node_running_the_service(tmp_path, ex
             assert c.runs("web-a") == ["n1"] and c.service("web", "n1")["owner"] == "n1"
 
     asyncio.run(go())
+
+
+def test_a_coordinator_whose_own_stop_failed_leaves_and_a_peer_fences_it(tmp_path, executor):
+    """web runs on n1, the coordinator; its stop fails there (S4: fence n1). n1 does not fence
+    itself (its fence would kill it before the result is recorded, and the next coordinator
+    would fence again, in a loop): it leaves the membership, a peer becomes coordinator,
+    fences n1 and records it, and web is started elsewhere."""
+    config = fenced_config(tmp_path, services={"web": ["web-a"]})
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            n1 = c.daemons["n1"]
+            await wait_for(lambda: c.runs("web-a") == ["n1"] and n1.coordinator.active,
+                           what="web on n1, n1 coordinating")
+            (c.tokens("n1") / "web-a.fail-stop").write_text("")
+            await c.daemons["n2"].api_service("relocate", "web", "n2")
+            await wait_for(lambda: n1.withdrawn is not None, what="n1 withdraws")
+            assert not n1.coordinator.active
+            await wait_for(lambda: "n2" in c.runs("web-a") or "n3" in c.runs("web-a"),
+                           what="web started elsewhere after n1 was fenced")
+            return n1.withdrawn
+
+    why = asyncio.run(go())
+    assert "does not fence its own node" in why
+    fences = [(n, e) for n in ("n1", "n2", "n3") for e in read_journal(journal_of(tmp_path, n))
+              if e.kind == "fence" and e.fields["subject"] == "n1"]
+    assert fences and all(n != "n1" for n, _ in fences), "n1 fenced itself"
+    assert any(e.fields["ok"] for _, e in fences)
