@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import itertools
 import logging
 import os
 import secrets
@@ -34,6 +33,7 @@ from hacore.bootstrap import state as boot_state
 from hacore.bootstrap.nodes import NodeChange, with_node_added, with_node_removed
 from hacore.bootstrap.token import check_token_secret, join_address, make_token
 from hacore.bootstrap.wire import JOIN_PORT_OFFSET, MAX_LINE, decode_line, encode_line
+from hacore.daemon.forwarding import ask_coordinator, refusal
 from hacore.errors import HacoreError, InputError, OperationFailed
 from hacore.files import write_atomically
 from hacore.tls import NodeCredentials, pem_fingerprint
@@ -65,7 +65,6 @@ class JoinEndpoint:
         # a joiner has no certificate yet: the token proves it, not TLS
         self.ssl, self.cert_der = join_server_context(credentials)
         self._servers: list[asyncio.base_events.Server] = []
-        self._ids = itertools.count(1)
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._served: dict[str, dict[str, Any]] = {}
         self._serving: set[str] = set()
@@ -182,26 +181,12 @@ class JoinEndpoint:
         if view.coordinator == self.daemon.node:
             reply = await self._run_change(body)
         else:
-            req_id = f"{self.daemon.node}.{time.time_ns()}.{next(self._ids)}"
-            waiter = asyncio.get_running_loop().create_future()
-            self._waiters[req_id] = waiter
-            deadline = time.monotonic() + REQUEST_TIMEOUT
-            try:
-                while not waiter.done():
-                    if time.monotonic() > deadline:
-                        raise OperationFailed("the coordinator did not answer within "
-                                              f"{REQUEST_TIMEOUT:.0f} s")
-                    target = self.daemon.provider.view().coordinator
-                    if target is not None:
-                        self.daemon.send(target, "boot-req", {**body, "id": req_id})
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(waiter), 2.0)
-            finally:
-                self._waiters.pop(req_id, None)
-            reply = waiter.result()
-        if not reply.get("ok"):
-            error = InputError if reply.get("exit_code") == 2 else OperationFailed
-            raise error(str(reply.get("message")))
+            reply = await ask_coordinator(
+                self.daemon, "boot-req", body, self._waiters, timeout=REQUEST_TIMEOUT,
+                late=f"the coordinator did not answer within {REQUEST_TIMEOUT:.0f} s")
+        error = refusal(reply)
+        if error is not None:
+            raise error
         return reply
 
     def on_message(self, sender: str, kind: str, body: dict[str, Any]) -> None:

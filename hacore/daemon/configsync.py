@@ -21,7 +21,6 @@ daemons restarted one by one.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import time
@@ -33,6 +32,7 @@ from hacore.config import check_config_text
 from hacore.config.dump import config_to_toml
 from hacore.config.model import ClusterConfig
 from hacore.config.problems import ConfigError
+from hacore.daemon.forwarding import ask_coordinator, refusal
 from hacore.errors import HacoreError, InputError, OperationFailed
 from hacore.files import write_atomically
 from hacore.policy.quorum import is_quorate
@@ -120,7 +120,6 @@ class ConfigSync:
         stored = read_stored(daemon.state_dir)
         self.text = stored[0] if stored and stored[1].config_version == \
             daemon.config.config_version else config_to_toml(daemon.config)
-        self._ids = itertools.count(1)
         self._push_lock = asyncio.Lock()
         self._acks: dict[int, set[str]] = {}
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -209,29 +208,13 @@ class ConfigSync:
                                   "configuration push requires quorum")
         if view.coordinator == self.daemon.node:
             return await self.replicate(text, new, filename)
-        req_id = f"{self.daemon.node}.{time.time_ns()}.{next(self._ids)}"
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiters[req_id] = waiter
-        deadline = time.monotonic() + PUSH_TIMEOUT
-        try:
-            while not waiter.done():
-                if time.monotonic() > deadline:
-                    raise OperationFailed("the coordinator did not confirm the configuration "
-                                          f"within {PUSH_TIMEOUT:.0f} s")
-                target = self.daemon.provider.view().coordinator
-                if target is not None:
-                    self.daemon.send(target, "config-push", {"id": req_id, "text": text,
-                                                             "filename": filename})
-                try:
-                    await asyncio.wait_for(asyncio.shield(waiter), 2.0)
-                except TimeoutError:
-                    pass
-        finally:
-            self._waiters.pop(req_id, None)
-        reply = waiter.result()
-        if not reply.get("ok"):
-            error = InputError if reply.get("exit_code") == 2 else OperationFailed
-            raise error(str(reply.get("message")))
+        reply = await ask_coordinator(
+            self.daemon, "config-push", {"text": text, "filename": filename}, self._waiters,
+            timeout=PUSH_TIMEOUT,
+            late=f"the coordinator did not confirm the configuration within {PUSH_TIMEOUT:.0f} s")
+        error = refusal(reply)
+        if error is not None:
+            raise error
         return {"version": int(reply["version"])}
 
     async def replicate(self, text: str, new: ClusterConfig, filename: str = "<pushed>"

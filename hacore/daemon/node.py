@@ -9,7 +9,6 @@ a message handler is logged and the daemon goes on.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 import os
 import time
@@ -28,6 +27,7 @@ from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
 from hacore.daemon.departure import drain_before_leaving, unstandby_after_return
 from hacore.daemon.events import EventLog
+from hacore.daemon.forwarding import ask_coordinator
 from hacore.daemon.journal_requests import JournalRequests
 from hacore.daemon.local import LocalNode
 from hacore.daemon.messages import BadMessage, decode, encode
@@ -99,7 +99,6 @@ class NodeDaemon(ApiBackend):
         self.server: UnixApiServer | None = None
         self.web: Any = None  # hacore.web.server.WebServer when [web] is configured
         self._tasks: list[asyncio.Task[Any]] = []
-        self._admin_ids = itertools.count(1)
         self._admin_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._admin_done: dict[str, dict[str, Any]] = {}
         self._unsubscribe: list[Any] = []
@@ -498,25 +497,9 @@ class NodeDaemon(ApiBackend):
         if view.coordinator == self.node:
             reply = await self._as_coordinator(body)
         else:
-            req_id = f"{self.node}.{self._incarnation()}.{next(self._admin_ids)}"
-            body["id"] = req_id
-            waiter = asyncio.get_running_loop().create_future()
-            self._admin_waiters[req_id] = waiter
-            deadline = time.time() + ADMIN_TIMEOUT
-            try:
-                while not waiter.done():
-                    if time.time() > deadline:
-                        raise OperationFailed("the coordinator did not answer the request")
-                    target = self.provider.view().coordinator
-                    if target is not None:
-                        self.send(target, "admin", body)
-                    try:
-                        await asyncio.wait_for(asyncio.shield(waiter), 1.0)
-                    except TimeoutError:
-                        pass
-                reply = waiter.result()
-            finally:
-                self._admin_waiters.pop(req_id, None)
+            reply = await ask_coordinator(self, "admin", body, self._admin_waiters,
+                                          timeout=ADMIN_TIMEOUT,
+                                          late="the coordinator did not answer the request")
         if not reply.get("ok"):
             raise ApiError(str(reply.get("message")), int(reply.get("exit_code", 1)))
         return reply
