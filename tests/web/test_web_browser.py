@@ -424,6 +424,99 @@ def test_config_form_changes_what_it_shows_and_keeps_the_rest(bed, browser):
     browser.call(lambda d: d.find_element(By.ID, "tab-overview").click())
 
 
+def test_join_token_control_shows_a_join_command_for_this_cluster(bed, browser):
+    """New join token (TTL 600 s) shows `hacore cluster join ADDR --token ...` as the CLI
+    prints it: the token parses, names this cluster's CA fingerprint and ADDR, and the
+    expiry shown is the token's."""
+    from selenium.webdriver.common.by import By
+
+    from hacore.bootstrap.token import parse_token
+    from hacore.tls import cluster_ca
+
+    def ask(d):
+        d.find_element(By.ID, "tab-overview").click()
+        ttl = d.find_element(By.ID, "token-ttl")
+        ttl.clear()
+        ttl.send_keys("600")
+        d.find_element(By.ID, "token-new").click()
+
+    t0 = time.time()
+    browser.call(ask)
+    wait_in_page(browser, lambda d: d.find_element(By.ID, "join-command").text.startswith(
+        "hacore cluster join ") or "error" in d.find_element(By.ID, "message").get_attribute(
+        "class"), what="a join command (or a refusal)")
+    command = browser.call(lambda d: d.find_element(By.ID, "join-command").text)
+    words = command.split()
+    assert words[:3] == ["hacore", "cluster", "join"] and words[4] == "--token", command
+    token = parse_token(words[5])
+    key = (Path(bed.c.nodes[0].etc_dir) / "cluster.key").read_bytes()
+    assert token.fingerprint == cluster_ca(key).fingerprint()
+    assert words[3] == token.addresses[0] and words[3].startswith(bed.c.nodes[0].address + ":")
+    assert t0 + 500 < token.expires <= time.time() + 601
+    expires = browser.call(lambda d: d.find_element(By.ID, "token-expires").text)
+    assert expires == time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(token.expires))
+    shown = browser.call(lambda d: d.find_element(By.ID, "token-fingerprint").text)
+    assert shown == "sha256:" + token.fingerprint
+    shot(browser, "join-token")
+
+
+def node_rows(browser) -> list[tuple[str, str]]:
+    """(row id, state) of every row of the Nodes table."""
+    from selenium.webdriver.common.by import By
+
+    return browser.call(lambda d: [(r.get_attribute("id"), r.get_attribute("data-state"))
+                                   for r in d.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")])
+
+
+def click_remove(browser, name: str) -> None:
+    """Remove, then the confirmation's yes, on node ``name``'s row."""
+    from selenium.webdriver.common.by import By
+
+    browser.call(lambda d: d.find_element(
+        By.CSS_SELECTOR, f'button[data-op="remove"][data-node="{name}"]').click())
+    wait_in_page(browser, lambda d: d.find_element(
+        By.CSS_SELECTOR, f'button[data-op="remove-confirm"][data-node="{name}"]'),
+        what=f"the confirmation for {name}")
+    browser.call(lambda d: d.find_element(
+        By.CSS_SELECTOR, f'button[data-op="remove-confirm"][data-node="{name}"]').click())
+
+
+def test_remove_of_an_online_member_is_refused(bed, browser):
+    """Remove asks first (cancel sends nothing); confirmed on an Online member (not the
+    coordinator) it is refused, the message says the node is a member, and the node list
+    and the configuration version stay as they were."""
+    from selenium.webdriver.common.by import By
+
+    status = bed.status(bed.c.nodes[0])
+    version = status["config_version"]
+    target = next(m["name"] for m in status["members"]
+                  if not m["local"] and not m["coordinator"])
+    before = node_rows(browser)
+    assert len(before) == 3 and {s for _i, s in before} == {"Online"}
+
+    def remove_then_cancel(d):
+        d.find_element(By.CSS_SELECTOR, f'button[data-op="remove"][data-node="{target}"]').click()
+        text = d.find_element(By.ID, f"node-{target}").text
+        d.find_element(By.CSS_SELECTOR, f'button[data-op="remove-cancel"]'
+                                        f'[data-node="{target}"]').click()
+        return text
+
+    asked = browser.call(remove_then_cancel)
+    assert f"Remove {target} from the configuration?" in asked
+    assert browser.call(lambda d: d.find_elements(
+        By.CSS_SELECTOR, "button[data-op=remove-confirm]")) == []
+    click_remove(browser, target)
+    wait_in_page(browser, lambda d: f"remove {target}: " in d.find_element(By.ID, "message").text,
+                 what="the answer to remove")
+    text = browser.call(lambda d: d.find_element(By.ID, "message").text)
+    assert f"{target} is a member: stop it first" in text, text
+    assert browser.call(lambda d: d.find_element(By.ID, "message").get_attribute(
+        "class")) == "message error"
+    shot(browser, "remove-refused")
+    assert node_rows(browser) == before
+    assert all(bed.status(n)["config_version"] == version for n in bed.c.nodes)
+
+
 def test_crash_watched_live(bed, browser):
     """Crash the service's owner: the console shows it Offline and web started elsewhere."""
     from selenium.webdriver.common.by import By
@@ -442,3 +535,28 @@ def test_crash_watched_live(bed, browser):
     new_owner = attr(browser, "#svc-web", "data-owner")
     assert new_owner != owner and bed.web(bed.c.nodes[0])["owner"] == new_owner
     assert time.monotonic() - t0 < WAIT * 2
+
+
+def test_remove_of_the_crashed_node_shrinks_the_list(bed, browser):
+    """The node crashed (and fenced) above is Offline; Remove confirmed takes it out of the
+    configuration on the remaining nodes, its row goes and expected votes drop to 2."""
+    from selenium.webdriver.common.by import By
+
+    gone = next(i[len("node-"):] for i, s in node_rows(browser) if s == "Offline")
+    version = bed.status(bed.c.nodes[0])["config_version"]
+    click_remove(browser, gone)
+    wait_in_page(browser, lambda d: f"removed {gone}" in d.find_element(By.ID, "message").text
+                 or "error" in d.find_element(By.ID, "message").get_attribute("class"),
+                 what="the answer to remove")
+    text = browser.call(lambda d: d.find_element(By.ID, "message").text)
+    assert f"removed {gone}: configuration version {version + 1}" in text, text
+    assert "expected votes 3 -> 2" in text
+    wait_in_page(browser, lambda d: not d.find_elements(By.ID, f"node-{gone}"),
+                 what=f"{gone}'s row gone")
+    assert len(node_rows(browser)) == 2
+    for node in bed.c.nodes:
+        if node.name != gone:
+            bed.wait(lambda n=node: bed.status(n)["config_version"] == version + 1, WAIT,
+                     f"config version {version + 1} on {node.name}")
+    wait_in_page(browser, lambda d: "2/2" in d.find_element(By.ID, "quorum").text,
+                 what="quorum over 2 expected votes")

@@ -5,6 +5,7 @@
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
 const OPS = ["enable", "disable", "restart", "freeze", "unfreeze"];
 let state = null;        // the last {status, nodes} from the stream
+let removing = null;     // the node whose Remove waits for a confirmation
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -64,8 +65,28 @@ function renderNodes(status, nodes) {
       el("td", {class: "state state-" + m.state}, m.state),
       el("td", {}, n.votes ?? ""),
       el("td", {class: "time"}, typeof n.joined === "number" ? when(n.joined) : ""),
-      el("td", {}, ...flags.map(f => el("span", {class: "badge"}, f))));
+      el("td", {}, ...flags.map(f => el("span", {class: "badge"}, f))),
+      nodeActions(m.name));
   }));
+}
+
+function nodeActions(name) {
+  const cell = el("td", {class: "actions"});
+  if (removing !== name) {
+    cell.append(el("button", {"data-op": "remove", "data-node": name,
+                              onclick: () => { removing = name; rerender(); }}, "remove"));
+    return cell;
+  }
+  cell.append(el("span", {class: "confirm"}, `Remove ${name} from the configuration?`),
+    el("button", {"data-op": "remove-confirm", "data-node": name,
+                  onclick: () => removeNode(name)}, "yes, remove"),
+    el("button", {"data-op": "remove-cancel", "data-node": name,
+                  onclick: () => { removing = null; rerender(); }}, "cancel"));
+  return cell;
+}
+
+function rerender() {
+  if (state) render(state);
 }
 
 function serviceRow(svc, members) {
@@ -114,6 +135,51 @@ async function serviceOp(op, service, node) {
   const reply = await api("service", params, true);
   if (reply.error) say(reply.error.message, false);
   else say(`${op} ${service}: done (state version ${reply.version})`, true);
+}
+
+// -- nodes: join tokens and removal (docs/bootstrap.md) -----------------------------------
+
+function utc(epoch) {  // as the CLI prints it
+  return new Date(epoch * 1000).toISOString().slice(0, 19).replace("T", " ") + " UTC";
+}
+
+async function newToken() {
+  const ttl = document.getElementById("token-ttl").value.trim();
+  const params = ttl ? {ttl: Number(ttl)} : {};
+  const reply = await api("cluster_token", params, true);
+  const box = document.getElementById("token-result");
+  if (reply.error) { box.classList.add("hidden"); say(reply.error.message, false); return; }
+  document.getElementById("join-command").textContent =
+    `hacore cluster join ${reply.addresses[0]} --token ${reply.token}`;
+  document.getElementById("token-expires").textContent = utc(reply.expires);
+  document.getElementById("token-fingerprint").textContent = "sha256:" + reply.fingerprint;
+  box.classList.remove("hidden");
+  say(`join token for cluster '${reply.cluster}' (node id ${reply.node_id}, valid until ` +
+      `${utc(reply.expires)}, once)`, true);
+}
+
+async function copyJoinCommand() {
+  const command = document.getElementById("join-command");
+  try {
+    await navigator.clipboard.writeText(command.textContent);
+    say("join command copied", true);
+  } catch (_e) {  // no clipboard access: select it for Ctrl+C
+    window.getSelection().selectAllChildren(command);
+    say("join command selected: copy it with Ctrl+C", true);
+  }
+}
+
+async function removeNode(name) {
+  removing = null;
+  rerender();
+  say(`remove ${name}…`, true);
+  const reply = await api("cluster_remove", {node: name}, true);
+  if (reply.error) { say(`remove ${name}: ${reply.error.message}`, false); return; }
+  say(`removed ${reply.removed}: configuration version ${reply.version}; nodes: ` +
+      `${reply.nodes.join(", ")}; expected votes ${reply.expected_before} -> ` +
+      `${reply.expected_after}, quorum ${reply.quorum}`, true);
+  const [status, nodes] = await Promise.all([api("status"), api("nodes")]);
+  render({status: status, nodes: nodes});  // the stream follows with the same
 }
 
 function connect() {
@@ -177,6 +243,8 @@ document.addEventListener("DOMContentLoaded", () => {
     t.addEventListener("click", () => show(t.dataset.view)));
   document.getElementById("events-load").addEventListener("click", loadEvents);
   document.getElementById("why-load").addEventListener("click", loadWhy);
+  document.getElementById("token-new").addEventListener("click", newToken);
+  document.getElementById("token-copy").addEventListener("click", copyJoinCommand);
   wireConfigForm();  // config_form.js
   document.getElementById("logout").addEventListener("click", async () => {
     await fetch("/logout", {method: "POST", credentials: "same-origin",
