@@ -17,6 +17,7 @@ links) and fails the module's last test when something is.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -61,3 +62,35 @@ def restore(cluster: Cluster) -> None:
         else:
             cluster.boot(node)
     cluster.heal()
+
+
+def observed_hacore_testbed(nodes: int = 3, bed_class: type | None = None,
+                            more_s1_addresses: Callable[[Cluster], list[str]] | None = None,
+                            http: bool = True) -> Iterator[Any]:
+    """The body of a module fixture (``yield from observed_hacore_testbed(...)``): a
+    leak-checked testbed Cluster with hacore on every node (``bed_class``, default
+    ``hacore.daemon.testbed.HacoreTestbed``), the S1 checker on the VIP (and
+    ``more_s1_addresses(cluster)``) and, with ``http``, the client's HTTP poller of the VIP,
+    as ``bed.s1`` / ``bed.poller``. After the module, S1 must never have been violated.
+    Skips when this machine cannot build a testbed or another run's testbed stays."""
+    from hacore.daemon.testbed import HacoreTestbed, wait_for_namespace_turn
+
+    skip_unless_testbed()
+    why = wait_for_namespace_turn()
+    if why:
+        pytest.skip(f"namespace tests busy: {why}")
+    with leak_check(), Cluster(nodes=nodes) as c:
+        bed = (bed_class or HacoreTestbed)(c).start()
+        extra = more_s1_addresses(c) if more_s1_addresses else []
+        bed.s1 = c.s1_checker(addresses=[bed.vip, *extra])
+        bed.poller = c.http_poller(f"http://{bed.vip}/") if http else None
+        try:
+            yield bed
+        finally:
+            if bed.poller is not None:
+                bed.poller.stop()
+            violations = bed.s1.stop()
+            bed.stop()
+            if os.environ.get("HACORE_SHOW_LOGS"):
+                print(bed.tail_logs(200))
+        assert not violations, "S1 violated: " + "; ".join(str(v) for v in violations)

@@ -9,13 +9,11 @@ the module's last check is that S1 was never violated. Run under ``flock /work/n
 
 from __future__ import annotations
 
-import os
 import time
 
 import pytest
 
-from hacore.daemon.testbed import HacoreTestbed, wait_for_namespace_turn
-from hacore.testing.pytest_fixtures import skip_unless_testbed
+from hacore.testing.pytest_fixtures import observed_hacore_testbed
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -23,27 +21,7 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def hb():
     """Five nodes with hacore running, observers on; S1 checked at the end."""
-    skip_unless_testbed()
-    why = wait_for_namespace_turn()
-    if why:
-        pytest.skip(f"namespace tests busy: {why}")
-    from hacore.testing import Cluster
-    from hacore.testing.leaks import leak_check
-
-    with leak_check(), Cluster(nodes=5) as c:
-        bed = HacoreTestbed(c).start()
-        s1 = c.s1_checker(addresses=[bed.vip])
-        poller = c.http_poller(f"http://{bed.vip}/")
-        bed.s1, bed.poller = s1, poller
-        try:
-            yield bed
-        finally:
-            poller.stop()
-            violations = s1.stop()
-            bed.stop()
-            if os.environ.get("HACORE_SHOW_LOGS"):
-                print(bed.tail_logs(200))
-        assert not violations, "S1 violated: " + "; ".join(str(v) for v in violations)
+    yield from observed_hacore_testbed(5)
 
 
 def _web(bed, via):

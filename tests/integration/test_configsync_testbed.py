@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hacore.daemon.testbed import HacoreTestbed, wait_for_namespace_turn
-from hacore.testing.pytest_fixtures import skip_unless_testbed
+from hacore.testing.pytest_fixtures import observed_hacore_testbed
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -23,24 +22,8 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def hb():
     """The cluster with hacore running, web started; S1 checked at the end."""
-    skip_unless_testbed()
-    why = wait_for_namespace_turn()
-    if why:
-        pytest.skip(f"namespace tests busy: {why}")
-    from hacore.testing import Cluster
-    from hacore.testing.leaks import leak_check
-
-    with leak_check(), Cluster(nodes=3) as c:
-        bed = HacoreTestbed(c).start()
-        s1 = c.s1_checker(addresses=[bed.vip, c.free_address(1)])
-        try:
-            yield bed
-        finally:
-            violations = s1.stop()
-            bed.stop()
-            if os.environ.get("HACORE_SHOW_LOGS"):
-                print(bed.tail_logs(200))
-        assert not violations, "S1 violated: " + "; ".join(str(v) for v in violations)
+    yield from observed_hacore_testbed(3, more_s1_addresses=lambda c: [c.free_address(1)],
+                                       http=False)
 
 
 def _versions(hb) -> dict[str, int | None]:

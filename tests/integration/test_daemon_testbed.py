@@ -11,8 +11,7 @@ import time
 
 import pytest
 
-from hacore.daemon.testbed import HacoreTestbed, wait_for_namespace_turn
-from hacore.testing.pytest_fixtures import skip_unless_testbed
+from hacore.testing.pytest_fixtures import observed_hacore_testbed
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -20,27 +19,7 @@ pytestmark = [pytest.mark.netns, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def hb():
     """The cluster with hacore running, observers on; S1 checked at the end."""
-    skip_unless_testbed()
-    why = wait_for_namespace_turn()
-    if why:
-        pytest.skip(f"namespace tests busy: {why}")
-    from hacore.testing import Cluster
-    from hacore.testing.leaks import leak_check
-
-    with leak_check(), Cluster(nodes=3) as c:
-        bed = HacoreTestbed(c).start()
-        s1 = c.s1_checker(addresses=[bed.vip])
-        poller = c.http_poller(f"http://{bed.vip}/")
-        bed.s1, bed.poller = s1, poller
-        try:
-            yield bed
-        finally:
-            poller.stop()
-            violations = s1.stop()
-            bed.stop()
-            if os.environ.get("HACORE_SHOW_LOGS"):
-                print(bed.tail_logs(200))
-        assert not violations, "S1 violated: " + "; ".join(str(v) for v in violations)
+    yield from observed_hacore_testbed(3)
 
 
 def _owner(bed, via) -> str | None:
