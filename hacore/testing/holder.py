@@ -169,12 +169,19 @@ def main() -> None:
     except OSError as exc:
         _say(f"error {exc}")
         sys.exit(1)
+    said_pid, go = os.pipe()  # PID 1 speaks only after "pid": both write to one stdout
     child = os.fork()
     if child == 0:
+        os.close(go)
+        os.read(said_pid, 1)
+        os.close(said_pid)
         _pid1(spec)
         os._exit(0)
+    os.close(said_pid)
     os.close(spec["watch_fd"])
     _say(f"pid {child}")
+    os.write(go, b"!")
+    os.close(go)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     while True:
