@@ -33,7 +33,12 @@ from hacore.bootstrap import state as boot_state
 from hacore.bootstrap.nodes import NodeChange, with_node_added, with_node_removed
 from hacore.bootstrap.token import check_token_secret, join_address, make_token
 from hacore.bootstrap.wire import JOIN_PORT_OFFSET, MAX_LINE, decode_line, encode_line
-from hacore.daemon.forwarding import ask_coordinator, refusal
+from hacore.daemon.forwarding import (
+    ServedRequests,
+    ask_coordinator,
+    refusal,
+    still_coordinating,
+)
 from hacore.errors import HacoreError, InputError, OperationFailed
 from hacore.files import write_atomically
 from hacore.tls import NodeCredentials, pem_fingerprint
@@ -66,8 +71,7 @@ class JoinEndpoint:
         self.ssl, self.cert_der = join_server_context(credentials)
         self._servers: list[asyncio.base_events.Server] = []
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._served: dict[str, dict[str, Any]] = {}
-        self._serving: set[str] = set()
+        self._requests = ServedRequests(daemon, "boot-reply")
         self.refused = 0  # joins refused (tests)
 
     # -- life cycle -----------------------------------------------------------------------
@@ -199,24 +203,11 @@ class JoinEndpoint:
                 waiter.set_result(body)
 
     async def _serve_request(self, sender: str, body: dict[str, Any]) -> None:
-        req_id = str(body.get("id"))
-        if req_id in self._served:
-            self.daemon.send(sender, "boot-reply", self._served[req_id])
-            return
-        if req_id in self._serving:
-            return
-        self._serving.add(req_id)
-        try:
-            if self.daemon.provider.view().coordinator != self.daemon.node:
-                raise OperationFailed("the node asked is no longer the coordinator; retry")
-            reply = await self._run_change(body)
-        finally:
-            self._serving.discard(req_id)
-        reply["id"] = req_id
-        self._served[req_id] = reply
-        if len(self._served) > 100:
-            self._served.pop(next(iter(self._served)))
-        self.daemon.send(sender, "boot-reply", reply)
+        async def run() -> dict[str, Any]:
+            still_coordinating(self.daemon)
+            return await self._run_change(body)
+
+        await self._requests.serve(sender, body, run)
 
     async def _run_change(self, body: dict[str, Any]) -> dict[str, Any]:
         """On the coordinator: check, build, replicate; a reply dict (never raises)."""

@@ -32,7 +32,12 @@ from hacore.config import check_config_text
 from hacore.config.dump import config_to_toml
 from hacore.config.model import ClusterConfig
 from hacore.config.problems import ConfigError
-from hacore.daemon.forwarding import ask_coordinator, refusal
+from hacore.daemon.forwarding import (
+    ServedRequests,
+    ask_coordinator,
+    refusal,
+    still_coordinating,
+)
 from hacore.errors import HacoreError, InputError, OperationFailed
 from hacore.files import write_atomically
 from hacore.policy.quorum import is_quorate
@@ -123,8 +128,7 @@ class ConfigSync:
         self._push_lock = asyncio.Lock()
         self._acks: dict[int, set[str]] = {}
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._served: dict[str, dict[str, Any]] = {}
-        self._serving: set[str] = set()
+        self._pushes = ServedRequests(daemon, "config-pushed")
         self._offered_to: frozenset[str] = frozenset()
         self._last_offer = 0.0
 
@@ -276,28 +280,13 @@ class ConfigSync:
             return {"version": version}
 
     async def _serve_push(self, sender: str, body: dict[str, Any]) -> None:
-        req_id = str(body.get("id"))
-        if req_id in self._served:
-            self.daemon.send(sender, "config-pushed", self._served[req_id])
-            return
-        if req_id in self._serving:
-            return
-        self._serving.add(req_id)
-        try:
-            if self.daemon.provider.view().coordinator != self.daemon.node:
-                raise OperationFailed("the node asked is no longer the coordinator; retry")
+        async def run() -> dict[str, Any]:
+            still_coordinating(self.daemon)
             text, filename = str(body.get("text", "")), str(body.get("filename", "<pushed>"))
-            reply = {"ok": True,
-                     **await self.replicate(text, self.check(text, filename), filename)}
-        except HacoreError as exc:
-            reply = {"ok": False, "message": str(exc), "exit_code": exc.exit_code}
-        finally:
-            self._serving.discard(req_id)
-        reply["id"] = req_id
-        self._served[req_id] = reply
-        if len(self._served) > 100:
-            self._served.pop(next(iter(self._served)))
-        self.daemon.send(sender, "config-pushed", reply)
+            return {"ok": True,
+                    **await self.replicate(text, self.check(text, filename), filename)}
+
+        await self._pushes.serve(sender, body, run)
 
     # -- messages and offers --------------------------------------------------------------
 

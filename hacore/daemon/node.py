@@ -27,7 +27,7 @@ from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
 from hacore.daemon.departure import drain_before_leaving, unstandby_after_return
 from hacore.daemon.events import EventLog
-from hacore.daemon.forwarding import ask_coordinator
+from hacore.daemon.forwarding import ServedRequests, ask_coordinator
 from hacore.daemon.journal_requests import JournalRequests
 from hacore.daemon.local import LocalNode
 from hacore.daemon.messages import BadMessage, decode, encode
@@ -100,7 +100,7 @@ class NodeDaemon(ApiBackend):
         self.web: Any = None  # hacore.web.server.WebServer when [web] is configured
         self._tasks: list[asyncio.Task[Any]] = []
         self._admin_waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._admin_done: dict[str, dict[str, Any]] = {}
+        self._admins_served = ServedRequests(self, "admin-reply")
         self._unsubscribe: list[Any] = []
         self._last_report = 0.0
         self._last_retry = 0.0
@@ -462,20 +462,7 @@ class NodeDaemon(ApiBackend):
     # -- admin requests -------------------------------------------------------------------
 
     async def _serve_admin(self, sender: str, body: dict[str, Any]) -> None:
-        req_id = str(body.get("id"))
-        if req_id in self._admin_done:
-            self.send(sender, "admin-reply", self._admin_done[req_id])
-            return
-        if req_id in self._admin_waiters:  # being served (as a coordinator)
-            return
-        self._admin_waiters[req_id] = asyncio.get_running_loop().create_future()
-        try:
-            reply = await self._as_coordinator(body)
-        finally:
-            self._admin_waiters.pop(req_id, None)
-        reply["id"] = req_id
-        self._admin_done[req_id] = reply
-        self.send(sender, "admin-reply", reply)
+        await self._admins_served.serve(sender, body, lambda: self._as_coordinator(body))
 
     async def _as_coordinator(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
