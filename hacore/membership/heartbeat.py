@@ -209,10 +209,26 @@ class HeartbeatMembership(MembershipProvider):
                         self.me.name, gap, self.timing.silence)
             self.state.stalled(now)
         self.state.tick(now, time.time())
+        late = []
         for peer_id, addrs in self.peer_addrs.items():
+            ask = self.state.peers[peer_id].acks_late(now, self.timing.hurry)
             for link in range(min(len(self.links), len(addrs))):
-                self._send_heartbeat(peer_id, link, now)
+                self._send_heartbeat(peer_id, link, now, ask)
+            if ask:
+                late.append(peer_id)
+        if late:
+            asyncio.get_running_loop().call_later(self.timing.interval / 2, self._hurry, late)
         self._publish(now, stalled, gap)
+
+    def _hurry(self, peer_ids: list[int]) -> None:
+        """The extra heartbeat to peers whose acknowledgements are late (see timing)."""
+        if self.task is None:
+            return
+        now = self.clock()
+        for peer_id in peer_ids:
+            if peer_id in self.peer_addrs:
+                for link in range(min(len(self.links), len(self.peer_addrs[peer_id]))):
+                    self._send_heartbeat(peer_id, link, now, True)
 
     def _publish(self, now: float, stalled: bool, gap: float) -> None:
         old = self.current
@@ -238,11 +254,13 @@ class HeartbeatMembership(MembershipProvider):
             return self.write_version
         return max(hb.speaks[0], min(self.write_version, hb.speaks[1]))
 
-    def _send_heartbeat(self, peer_id: int, link: int, now: float) -> None:
+    def _send_heartbeat(self, peer_id: int, link: int, now: float,
+                        ask_ack: bool = False) -> None:
         hb = replace(self.state.heartbeat_for(peer_id, now), speaks=self.speaks)
         packet = wire.Packet(self._version_for(peer_id), wire.KIND_HEARTBEAT, self.me.id,
                              peer_id, self.incarnation, self.state.next_seq(now),
-                             wire.heartbeat_body(hb))
+                             wire.heartbeat_body(hb),
+                             wire.FLAG_ACK_REQUEST if ask_ack else 0)
         name = self.state.by_id[peer_id].name
         self._send(name, link, peer_id, wire.encode(packet, self.key, self.tag))
 
@@ -285,6 +303,8 @@ class HeartbeatMembership(MembershipProvider):
             self.state.heartbeat_from(packet.sender, hb, now)
             if self.state.view != before:  # adopted a new view: publish it now
                 self._publish(now, False, 0.0)
+            if packet.flags & wire.FLAG_ACK_REQUEST:
+                self._answer(packet.sender, link, now)
             return
         peer = self.state.peers[packet.sender]
         self.state.heard(packet.sender, link, addr[0], now, time.time())
@@ -295,6 +315,16 @@ class HeartbeatMembership(MembershipProvider):
                     callback(message)
                 except Exception:
                     log.exception("membership message callback failed")
+
+    def _answer(self, peer_id: int, link: int, now: float) -> None:
+        """Acknowledge at once a peer that asked (at most four times an interval)."""
+        peer = self.state.peers[peer_id]
+        if (self.task is None or peer_id not in self.peer_addrs
+                or now - peer.answered_at < self.timing.interval / 4):
+            return
+        peer.answered_at = now
+        if link < min(len(self.links), len(self.peer_addrs[peer_id])):
+            self._send_heartbeat(peer_id, link, now)
 
     def _refused(self, exc: wire.UnsupportedVersion, addr: tuple) -> None:
         node = self.state.by_id.get(exc.sender or 0)

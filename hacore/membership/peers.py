@@ -28,6 +28,7 @@ class PeerState:
     reachable: bool = False  # heard both ways within the silence window
     joined_wall: float = 0.0  # when this incarnation became reachable
     links_down: set[int] = field(default_factory=set)
+    answered_at: float = float("-inf")  # when we last answered its request for an ack
     #: since when its heartbeats say it grants to another node than us (None: it does not)
     follows_other_since: float | None = None
 
@@ -42,6 +43,10 @@ class PeerState:
         self.link_heard.clear()
         self.links_down.clear()
         self.follows_other_since = None
+
+    def acks_late(self, now: float, hurry: float) -> bool:
+        """A live peer whose newest acknowledgement of us is older than ``hurry``."""
+        return self.incarnation != 0 and now - self.acked_sent_at > hurry
 
     def fresh(self, now: float, silence: float) -> bool:
         """Heard from it, and it heard us, within ``silence``."""

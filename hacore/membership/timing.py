@@ -7,6 +7,10 @@
   every ``interval``, so a crash is declared within T (1 s at the default);
 - a lease lasts ``lease`` = T/2, shorter than the silence after which survivors may start
   recovering (they also wait for fencing or the self-stop deadline, both longer);
+- a peer whose acknowledgements are ``hurry`` = 3 intervals old is sent an extra heartbeat
+  half an interval after each regular one, both asking for an immediate answer: under loss,
+  every packet that gets through is answered at once instead of at the peer's next tick
+  (at 20 % loss this happens a few percent of the time and costs nothing otherwise);
 - the loop calls itself stalled when a tick comes ``stall`` = max(4 intervals, T/2) late.
 """
 
@@ -30,6 +34,7 @@ class MembershipTiming:
     lease: float
     stall: float
     lms_window: float
+    hurry: float
 
     @classmethod
     def from_config(cls, timing: Timing) -> MembershipTiming:
@@ -43,6 +48,7 @@ class MembershipTiming:
             lease=loss / 2,
             stall=max(4 * interval, loss / 2),
             lms_window=LMS_WINDOW_TIMEOUTS * loss,
+            hurry=3 * interval,
         )
 
     @property

@@ -6,6 +6,9 @@ and then say which version it speaks::
     magic "HACM" | version u8 | kind u8 | flags u16 | cluster 8 bytes | sender u16 | dest u16
     | incarnation u64 | seq u64 | body length u16 | body | HMAC-SHA256 (32 bytes)
 
+Flags: bit 0 (``FLAG_ACK_REQUEST``) asks the receiver to answer with a heartbeat at once;
+unknown bits are ignored, so a node that does not know a flag simply does not honour it.
+
 The MAC covers everything before it and is keyed by a key derived from the cluster key and
 the cluster name. The heartbeat body is compact JSON whose keys are listed in
 ``HEARTBEAT_KEYS``; a newer version may add keys, which older versions ignore. Nothing from
@@ -31,6 +34,7 @@ MAX_PACKET = 8192
 KIND_HEARTBEAT = 1
 KIND_MESSAGE = 2
 KINDS = (KIND_HEARTBEAT, KIND_MESSAGE)
+FLAG_ACK_REQUEST = 0x0001
 
 
 class DecodeError(ValueError):
@@ -73,12 +77,13 @@ class Packet:
     incarnation: int
     seq: int
     body: bytes
+    flags: int = 0
 
 
 def encode(packet: Packet, key: bytes, cluster: bytes) -> bytes:
     """Serialise and sign a packet (``key`` from :func:`mac_key`, ``cluster`` from
     :func:`cluster_tag`)."""
-    head = HEADER.pack(MAGIC, packet.version, packet.kind, 0, cluster, packet.sender,
+    head = HEADER.pack(MAGIC, packet.version, packet.kind, packet.flags, cluster, packet.sender,
                        packet.dest, packet.incarnation, packet.seq, len(packet.body))
     data = head + packet.body
     if len(data) + MAC_SIZE > MAX_PACKET:
@@ -95,7 +100,7 @@ def decode(data: bytes, key: bytes, cluster: bytes,
         raise DecodeError("oversize", f"{len(data)} bytes")
     if len(data) < HEADER.size + MAC_SIZE:
         raise DecodeError("malformed", f"{len(data)} bytes is too short")
-    (magic, version, kind, _flags, tag, sender, dest, incarnation, seq,
+    (magic, version, kind, flags, tag, sender, dest, incarnation, seq,
      length) = HEADER.unpack_from(data)
     if magic != MAGIC:
         raise DecodeError("malformed", "bad magic")
@@ -110,7 +115,7 @@ def decode(data: bytes, key: bytes, cluster: bytes,
         raise UnsupportedVersion(version, sender, speaks)
     if kind not in KINDS:
         raise DecodeError("malformed", f"unknown kind {kind}", sender)
-    return Packet(version, kind, sender, dest, incarnation, seq, signed[HEADER.size:])
+    return Packet(version, kind, sender, dest, incarnation, seq, signed[HEADER.size:], flags)
 
 
 @dataclass(frozen=True)

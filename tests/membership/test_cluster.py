@@ -167,15 +167,19 @@ def test_losing_one_of_two_links_changes_nothing_but_reports_it() -> None:
 
 
 @pytest.mark.slow
-def test_random_loss_does_not_flap() -> None:
-    """20 % random loss in every direction for 20 s: no membership change, quorate all along."""
+@pytest.mark.parametrize("loss", [0.2, 0.4])
+def test_random_loss_does_not_flap(loss: float) -> None:
+    """Random loss in every direction for 20 s on five nodes: no membership change, quorate
+    all along. At 40 % this holds only because late acknowledgements are asked for and
+    answered at once (before that, 40 % made hundreds of view changes a minute)."""
     async def body() -> None:
-        c = await started(3)
+        c = await started(5)
+        names = [f"n{i}" for i in range(1, 6)]
         try:
             epoch = c.nodes["n1"].view().epoch
-            c.filter.loss = 0.2
-            await c.hold(lambda: c.agreed(ALL3, "n1") and c.nodes["n3"].view().epoch == epoch,
-                         20)
+            c.filter.loss = loss
+            await c.hold(lambda: c.agreed(names, "n1")
+                         and all(c.nodes[n].view().epoch == epoch for n in names), 20)
             lost = [e for _, _, e in c.events if e.kind in ("quorum-lost", "stall")]
             assert lost == []
         finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -17,9 +19,11 @@ def packet(version: int = 1, body: bytes = b"{}", seq: int = 1) -> wire.Packet:
 
 
 def test_round_trip() -> None:
-    """A packet encoded with the cluster key decodes to the same fields."""
+    """A packet encoded with the cluster key decodes to the same fields, flags included."""
     p = packet(body=wire.heartbeat_body(wire.Heartbeat(ack_seq=7, grant=True)))
     assert wire.decode(wire.encode(p, KEY, TAG), KEY, TAG) == p
+    asking = replace(p, flags=wire.FLAG_ACK_REQUEST)
+    assert wire.decode(wire.encode(asking, KEY, TAG), KEY, TAG).flags == wire.FLAG_ACK_REQUEST
 
 
 def test_heartbeat_body_round_trip() -> None:
