@@ -250,8 +250,8 @@ class LocalNode:
         local = Snapshot(members={m: 0 for m in view.member_names()}, quorate=False,
                          services=services, local=self.node)
         why = ("its loop stalled" if self.stalled else
-               "it left the membership" if self.withdrawn else "it lost quorum")
-        for action in no_quorum_actions(self.config, local):
+               "it left the membership" if self.withdrawn else view.quorum.reason or None)
+        for action in no_quorum_actions(self.config, local, why):
             name = action.service
             assert name is not None
             if action.kind == "freeze":
@@ -260,7 +260,7 @@ class LocalNode:
                 log.warning("%s", action.reason)
             elif action.kind == "stop" and name not in self._stopping:
                 self._stopping.add(name)
-                log.warning("%s (%s)", action.reason, why)
+                log.warning("%s", action.reason)
                 asyncio.ensure_future(self._stop_alone(name, list(action.resources)))
 
     def self_stop_budget(self) -> float:

@@ -24,11 +24,14 @@ def _freeze_reason(name: str, node: str, quorum: str) -> str:
             "is freeze: it keeps running, unchecked and unmoved, until quorum returns")
 
 
-def no_quorum_actions(config: ClusterConfig, snapshot_local: Snapshot) -> list[Action]:
+def no_quorum_actions(config: ClusterConfig, snapshot_local: Snapshot,
+                      why: str | None = None) -> list[Action]:
     """The local actions of the node(s) in an inquorate partition.
 
     Acts on the services owned by ``snapshot_local.local`` if set, otherwise by any member of
     the partition the snapshot describes. Returns nothing when the partition is quorate.
+    ``why`` says what cut the node off when its votes alone would be enough (a stalled loop,
+    an election, a withdrawal); the reasons quote the vote figures otherwise.
     """
     if snapshot_local.quorate:
         return []
@@ -37,7 +40,7 @@ def no_quorum_actions(config: ClusterConfig, snapshot_local: Snapshot) -> list[A
         return []
     mine = ({snapshot_local.local} if snapshot_local.local is not None
             else set(snapshot_local.members))
-    quorum = describe_quorum(config, snapshot_local.members)
+    quorum = why or describe_quorum(config, snapshot_local.members)
     out: list[Action] = []
     for plan in index_for(config).plans:
         st = snapshot_local.services.get(plan.name)

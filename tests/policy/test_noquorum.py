@@ -24,6 +24,15 @@ def test_stop_policy_stops_only_the_local_services() -> None:
     assert "lost quorum (1 of 3 votes, 2 needed)" in actions[0].reason
 
 
+def test_the_reason_says_what_cut_the_node_off_when_the_votes_were_there() -> None:
+    """A stalled node still counts every vote: its reason names the stall, not '3 of 3'."""
+    cfg, snap = _local("stop")
+    snap = Snapshot(members={"n1": 0, "n2": 0, "n3": 0}, quorate=False, local="n1",
+                    services=snap.services)
+    stop = no_quorum_actions(cfg, snap, "its loop stalled")[0]
+    assert "n1 lost quorum (its loop stalled)" in stop.reason and "votes" not in stop.reason
+
+
 def test_freeze_policy_freezes() -> None:
     """policy freeze: services keep running, frozen."""
     cfg, snap = _local("freeze")
