@@ -59,7 +59,10 @@ class _Handler(socketserver.StreamRequestHandler):
             reply = answer(self.server.cluster, request)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - every failure goes back to the fence agent
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
-        self.wfile.write((json.dumps(reply) + "\n").encode())
+        try:
+            self.wfile.write((json.dumps(reply) + "\n").encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the asker is gone: it powered off its own node (a self-fence)
 
 
 class _Server(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
