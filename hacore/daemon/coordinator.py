@@ -86,7 +86,9 @@ class Coordinator(Fencer, AdminIntents):
         self.version = 0
         self.view: MembershipView | None = None
         self.inflight: dict[str, Inflight] = {}
+        #: each member's newest status; used only from this term on (see status_of)
         self.statuses: dict[str, dict[str, Any]] = {}
+        self.term_epoch = 0  # the membership epoch this node took over in
         self.min_seq: dict[str, int] = {}
         self.acks: dict[str, int] = {}
         self.fencing: dict[str, float] = {}  # node -> when the last attempt started
@@ -124,6 +126,9 @@ class Coordinator(Fencer, AdminIntents):
         self.inflight.clear()
         self.min_seq.clear()
         self.acks.clear()
+        self.term_epoch = view.epoch
+        for name in [n for n in self.statuses if self.status_of(n) is None]:
+            del self.statuses[name]
         log.info("%s is the coordinator now (epoch %d); reading the cluster state from a "
                  "quorum before the first decision", self.node, view.epoch)
         self._ask_states()
@@ -268,20 +273,36 @@ class Coordinator(Fencer, AdminIntents):
         self.statuses.pop(name, None)
         self.min_seq.pop(name, None)
 
+    def status_of(self, node: str) -> dict[str, Any] | None:
+        """The node's status if it was sent in this term's view or a later one. A status
+        from an earlier term is stale (the node may have stopped or restarted since, under
+        another coordinator) and never decides anything. Bodies without an epoch come from
+        a release that did not send one: taken as before."""
+        body = self.statuses.get(node)
+        if body is None or "epoch" not in body:
+            return body
+        return body if int(body["epoch"]) >= self.term_epoch else None
+
     def on_status(self, sender: str, body: dict[str, Any]) -> None:
-        old = self.statuses.get(sender)
-        if old is None or int(body.get("seq", 0)) >= int(old.get("seq", 0)):
-            self.statuses[sender] = body
-            if old is None and self.view is not None and self.clock() < self._ready_at \
-                    and self._everyone_reported():
-                self.wake()  # the last status the start-up wait was for: decide now
-            before = (old or {}).get("services", {})
-            for name, info in body.get("services", {}).items():
-                if info.get("status") == "failed" and \
-                        before.get(name, {}).get("status") != "failed":
-                    self.events.record(compose.service_changed(
-                        name, change="failed", owner=sender,
-                        reason=f"{info.get('resource') or 'a resource'} failed there"))
+        """A member's status. Kept even before this node takes over: members report as soon
+        as they see a new coordinator, which may be before it has noticed itself."""
+        old = self.status_of(sender)
+        kept = self.statuses.get(sender)
+        if kept is not None and _status_order(body) < _status_order(kept):
+            return
+        self.statuses[sender] = body
+        if not self.active or self.status_of(sender) is None:
+            return
+        if old is None and self.view is not None and self.clock() < self._ready_at \
+                and self._everyone_reported():
+            self.wake()  # the last status the start-up wait was for: decide now
+        before = (old or {}).get("services", {})
+        for name, info in body.get("services", {}).items():
+            if info.get("status") == "failed" and \
+                    before.get(name, {}).get("status") != "failed":
+                self.events.record(compose.service_changed(
+                    name, change="failed", owner=sender,
+                    reason=f"{info.get('resource') or 'a resource'} failed there"))
 
     def on_ack(self, sender: str, version: int) -> None:
         self.acks[sender] = max(version, self.acks.get(sender, 0))
@@ -323,7 +344,8 @@ class Coordinator(Fencer, AdminIntents):
         CMAN's fenced skips post_join_delay when every node is a member)."""
         assert self.view is not None
         members = set(self.view.member_names())
-        return all(n.name in members and n.name in self.statuses for n in self.config.nodes)
+        return all(n.name in members and self.status_of(n.name) is not None
+                   for n in self.config.nodes)
 
     def decision_snapshot(self) -> Snapshot:
         """The snapshot decide reads: state + reports. A member not heard from since it
@@ -335,7 +357,7 @@ class Coordinator(Fencer, AdminIntents):
         reports: dict[str, dict[str, Report]] = {}
         silent = set()
         for node in snap.members:
-            body = self.statuses.get(node)
+            body = self.status_of(node)
             if body is None:
                 if not any(st.owner == node for st in snap.services.values()):
                     silent.add(node)  # never draws a service away from where it runs
@@ -479,3 +501,8 @@ def _last_heard(view: MembershipView, node: str, now: float) -> float:
         if lost.name == node and lost.last_heard is not None:
             return lost.last_heard
     return now
+
+
+def _status_order(body: dict[str, Any]) -> tuple[int, int]:
+    """Statuses of one node in the order it sent them (its view's epoch, then its count)."""
+    return int(body.get("epoch", 0)), int(body.get("seq", 0))

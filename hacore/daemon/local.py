@@ -116,7 +116,7 @@ class LocalNode:
                 services[name] = {"status": "failed", "resource": self.failed[name] or None}
             else:
                 services[name] = {"status": "running", "resource": None}
-        return {"seq": self.seq, "services": services,
+        return {"seq": self.seq, "epoch": self.view().epoch, "services": services,
                 "state_version": self.state.cluster_version}
 
     def report(self) -> None:

@@ -428,7 +428,7 @@ class NodeDaemon(ApiBackend):
             self.local.on_op(sender, body)
         elif kind == "result" and coord.active:
             coord.on_result(sender, body)
-        elif kind == "status" and coord.active:
+        elif kind == "status":
             coord.on_status(sender, body)
         elif kind == "state-ack" and coord.active:
             coord.on_ack(sender, int(body.get("version", 0)))
