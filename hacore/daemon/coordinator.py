@@ -434,6 +434,10 @@ class Coordinator(Fencer, AdminIntents):
         fenced = self._fenced_holder(action, inf.prior)
         if fenced is not None:
             body["fenced"] = fenced
+        else:
+            stopped = self._stopped_holder(action, inf.prior)
+            if stopped is not None:
+                body["stopped"] = stopped
         self.send(action.node, "op", body)
 
     def _fenced_holder(self, action: Action, prior: ServiceStatus) -> str | None:
@@ -447,6 +451,21 @@ class Coordinator(Fencer, AdminIntents):
             lost = self.snap.lost.get(name) if name else None
             if lost is not None:
                 return name if lost.fenced else None
+        return None
+
+    def _stopped_holder(self, action: Action, prior: ServiceStatus) -> str | None:
+        """For a start that continues a move (relocate, recover, failback, drain, a start
+        elsewhere after a failed one): the member that held the service and reported its stop
+        succeeded, so none of its addresses is on that node any more. Like a confirmed
+        fence, agents may then skip a long duplicate check. None otherwise (a stop that
+        failed leaves ``owner`` set; a lost holder is ``_fenced_holder``'s case)."""
+        if action.kind != "start" or self.snap is None:
+            return None
+        node = prior.last_owner
+        if (prior.state == "recovering" and prior.owner is None and node is not None
+                and prior.stop_failed_on is None and node in self.snap.members
+                and node not in self.snap.lost):
+            return node
         return None
 
     def _record_change(self, service: str, prior: ServiceStatus, incident: str | None,

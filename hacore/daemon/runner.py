@@ -58,12 +58,18 @@ def _op(res: Resource, name: str) -> Operation | None:
 #: set for a start when the service's previous holder is confirmed off (its value: that
 #: node); see Coordinator._fenced_holder
 PREVIOUS_HOLDER_FENCED = "HACORE_PREVIOUS_HOLDER_FENCED"
+#: set for a start that continues a move when the previous holder, still a member, reported
+#: its stop of the service succeeded (its value: that node); see Coordinator._stopped_holder
+PREVIOUS_HOLDER_STOPPED = "HACORE_PREVIOUS_HOLDER_STOPPED"
 
 
 def fenced_env(op: dict[str, Any]) -> dict[str, str] | None:
-    """The variables an op message asks to add to its starts, or None."""
-    fenced = op.get("fenced")
-    return {PREVIOUS_HOLDER_FENCED: fenced} if isinstance(fenced, str) and fenced else None
+    """The variables an op message asks to add to its starts (the previous holder fenced,
+    or stopped cleanly), or None."""
+    env = {var: node for key, var in (("fenced", PREVIOUS_HOLDER_FENCED),
+                                      ("stopped", PREVIOUS_HOLDER_STOPPED))
+           if isinstance(node := op.get(key), str) and node}
+    return env or None
 
 
 def monitor_settings(res: Resource) -> tuple[float, float, int]:

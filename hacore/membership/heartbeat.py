@@ -303,6 +303,11 @@ class HeartbeatMembership(MembershipProvider):
             self.state.heartbeat_from(packet.sender, hb, now)
             if self.state.view != before:  # adopted a new view: publish it now
                 self._publish(now, False, 0.0)
+                # and confirm it to its coordinator now rather than at the next tick: the
+                # coordinator's view is agreed (its fences may go) once every member did
+                self._answer(packet.sender, link, now)
+            elif self._agreed_now(now):  # the confirmation the coordinator waited for
+                self._publish(now, False, 0.0)
             if packet.flags & wire.FLAG_ACK_REQUEST:
                 self._answer(packet.sender, link, now)
             return
@@ -315,6 +320,13 @@ class HeartbeatMembership(MembershipProvider):
                     callback(message)
                 except Exception:
                     log.exception("membership message callback failed")
+
+    def _agreed_now(self, now: float) -> bool:
+        """On the coordinator, whether its published quorate view, not agreed yet, is
+        agreed by the heartbeat just taken in (the same rule the next tick would apply)."""
+        view = self.current
+        return (view is not None and view.quorate and view.agreed is False
+                and self.state.coordinating and self.state.agreed(now))
 
     def _answer(self, peer_id: int, link: int, now: float) -> None:
         """Acknowledge at once a peer that asked (at most four times an interval)."""

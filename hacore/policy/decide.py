@@ -16,7 +16,7 @@ from hacore.fencing import rules as fencing
 from hacore.policy import reasons as R
 from hacore.policy.actions import Action
 from hacore.policy.index import ServicePlan, index_for
-from hacore.policy.placement import Round, explain_choice, explain_no_node
+from hacore.policy.placement import Choice, Round, explain_choice, explain_no_node
 from hacore.policy.snapshot import ACTIVE_STATES, Report, ServiceStatus, Snapshot
 
 _NEW = ServiceStatus()
@@ -169,10 +169,10 @@ def _lost_owner(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
                           why=(R.lost_nowhere, name, owner, cause,
                                explain_no_node(rnd, plan, exclude))))
         return
-    node, tier = choice
+    node, tier, spared = choice
     rnd.planned_start(plan, node)
     out.append(Action("start", name, node, plan.start_resources,
-                      why=(R.lost_start, name, node, owner, cause, plan, tier)))
+                      why=(R.lost_start, name, node, owner, cause, plan, tier, spared)))
 
 
 def _recent(history: tuple[float, ...], expire: float, now: float) -> int:
@@ -239,10 +239,10 @@ def _failback(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
     choice = rnd.choose(plan, {owner}, max_tier=limit, joined_after=st.placed_gen)
     if choice is None:
         return
-    node, tier = choice
+    node, tier, spared = choice
     out.append(Action("stop", plan.name, owner, plan.stop_resources, state="recovering",
                       intent="failback", target=node,
-                      why=(R.failback_stop, plan.name, owner, node, plan, tier)))
+                      why=(R.failback_stop, plan.name, owner, node, plan, tier, spared)))
 
 
 def _failure(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str, rep: Report,
@@ -311,16 +311,16 @@ def _place(rnd: Round, plan: ServicePlan, st: ServiceStatus, out: list[Action]) 
     choice = rnd.choose(plan, exclude)
     if (choice is None and prefer_not is not None and prefer_not not in st.avoid
             and rnd.eligible(plan, prefer_not)):
-        choice = (prefer_not, plan.rank[prefer_not])
+        choice = Choice(prefer_not, plan.rank[prefer_not])
     if choice is None:
         if st.state != "stopped" or intent is not None:
             out.append(Action("set-state", name, None, state="stopped",
                               why=(R.nowhere, name, explain_no_node(rnd, plan, exclude))))
         return
-    node, tier = choice
+    node, tier, spared = choice
     rnd.planned_start(plan, node)
     out.append(Action("start", name, node, plan.start_resources,
-                      why=(R.start, name, node, intent, st, plan, tier)))
+                      why=(R.start, name, node, intent, st, plan, tier, spared)))
 
 
 __all__ = ["decide", "explain_choice", "idle_reason"]

@@ -6,8 +6,23 @@ service is then a scan of its (precomputed) tiers.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from hacore.policy.index import ConfigIndex, ServicePlan
 from hacore.policy.snapshot import Snapshot
+
+
+class Choice(NamedTuple):
+    """A node chosen for a service: its tier, and the coordinator it was preferred to.
+
+    ``spared`` names the coordinator when it tied with ``node`` (same tier, same load) and
+    config order alone would have picked it: the service went elsewhere so that a crash of
+    its owner does not also cost an election.
+    """
+
+    node: str
+    tier: int
+    spared: str | None = None
 
 
 class Round:
@@ -76,13 +91,16 @@ class Round:
 
     def choose(self, plan: ServicePlan, exclude: frozenset[str] | set[str] = frozenset(),
                max_tier: int | None = None, joined_after: int | None = None
-               ) -> tuple[str, int] | None:
-        """The best eligible node: first tier with one, then fewest services, then config order."""
+               ) -> Choice | None:
+        """The best eligible node: first tier with one, then fewest services, then (a tie)
+        not the coordinator, then config order."""
         load = self.load
+        coordinator = self.snap.coordinator
         tiers = plan.tiers if max_tier is None else plan.tiers[:max_tier]
         for t, tier in enumerate(tiers):
-            best: str | None = None
+            best: str | None = None  # fewest services, then not the coordinator, then order
             best_load = 0
+            first: str | None = None  # fewest services, then order: what the tie-break changes
             for node in tier:
                 if node in exclude or not self.eligible(plan, node):
                     continue
@@ -90,9 +108,11 @@ class Round:
                     continue
                 n_load = load.get(node, 0)
                 if best is None or n_load < best_load:
-                    best, best_load = node, n_load
+                    best, best_load, first = node, n_load, node
+                elif n_load == best_load and best == coordinator:
+                    best = node  # the first node tying with the coordinator
             if best is not None:
-                return best, t
+                return Choice(best, t, first if first != best else None)
         return None
 
     def planned_start(self, plan: ServicePlan, node: str) -> None:
@@ -102,8 +122,15 @@ class Round:
             self.exclusive_on.add(node)
 
 
-def explain_choice(plan: ServicePlan, node: str, tier: int) -> str:
-    """Why this node: its place in the failover domain, or the load."""
+def explain_choice(plan: ServicePlan, node: str, tier: int, spared: str | None = None) -> str:
+    """Why this node: its place in the failover domain, or the load (and, on a tie, that the
+    coordinator ``spared`` was passed over)."""
+    return _explain_tier(plan, node, tier) + (
+        f" ({spared} ties with it but coordinates the cluster: should {node} crash, the "
+        f"coordinator survives and no election delays the recovery)" if spared else "")
+
+
+def _explain_tier(plan: ServicePlan, node: str, tier: int) -> str:
     domain = plan.domain
     if domain is None:
         return f"{node} is the eligible node running the fewest services"

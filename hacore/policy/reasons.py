@@ -90,8 +90,9 @@ def lost_nowhere(name: str, owner: str, cause: str, why: str) -> str:
 
 
 def lost_start(name: str, node: str, owner: str, cause: str, plan: ServicePlan,
-               tier: int) -> str:
-    return f"start {name} on {node}: {_left(owner, cause)}; {explain_choice(plan, node, tier)}"
+               tier: int, spared: str | None = None) -> str:
+    return (f"start {name} on {node}: {_left(owner, cause)}; "
+            f"{explain_choice(plan, node, tier, spared)}")
 
 
 def admin_restart(name: str, owner: str) -> str:
@@ -121,9 +122,10 @@ def drain_stop(name: str, owner: str, target: str) -> str:
     return f"stop {name} on {owner}: {owner} is in standby; {name} moves to {target}"
 
 
-def failback_stop(name: str, owner: str, node: str, plan: ServicePlan, tier: int) -> str:
+def failback_stop(name: str, owner: str, node: str, plan: ServicePlan, tier: int,
+                  spared: str | None = None) -> str:
     return (f"stop {name} on {owner}: {node} joined and {name} fails back to it; "
-            f"{explain_choice(plan, node, tier)}")
+            f"{explain_choice(plan, node, tier, spared)}")
 
 
 def _span(expire: float) -> str:
@@ -197,8 +199,8 @@ def start_target(name: str, target: str, intent: str | None, last_owner: str | N
 
 
 def start(name: str, node: str, intent: str | None, st: ServiceStatus, plan: ServicePlan,
-          tier: int) -> str:
-    choice = explain_choice(plan, node, tier)
+          tier: int, spared: str | None = None) -> str:
+    choice = explain_choice(plan, node, tier, spared)
     if st.avoid:
         return (f"start {name} on {node}: its start failed on {', '.join(sorted(st.avoid))}; "
                 f"{choice}")

@@ -15,16 +15,23 @@ pytestmark = pytest.mark.slow
 
 
 def _config(tmp_path, **kw):
-    return token_config(tmp_path, services={"web": ["web-a", "web-b"]}, **kw)
+    """web prefers n1, the coordinator (an ordered domain of every node, nofailback)."""
+    return token_config(tmp_path, services={"web": ["web-a", "web-b"]}, first="n1", **kw)
 
 
 def test_service_starts_on_one_node_and_status_says_where(tmp_path, executor):
-    """web starts once, on n1 (fewest services, config order), and every node's status says so."""
+    """web (no domain) starts once, beside the coordinator n1 (every node is idle: the tie goes
+    to a node that is not the coordinator, n2 unless n3 joined first), and every node's
+    status says so."""
+    config = token_config(tmp_path, services={"web": ["web-a", "web-b"]})
+
     async def go():
-        async with inproc_cluster(_config(tmp_path), tmp_path, executor) as c:
+        async with inproc_cluster(config, tmp_path, executor) as c:
             await wait_for(lambda: c.service("web")["state"] == "started", what="web started")
-            assert c.runs("web-a") == ["n1"] and c.runs("web-b") == ["n1"]
-            await wait_for(lambda: c.service("web", "n3")["owner"] == "n1", what="n3 knows")
+            owner = c.service("web")["owner"]
+            assert owner in ("n2", "n3")
+            assert c.runs("web-a") == [owner] and c.runs("web-b") == [owner]
+            await wait_for(lambda: c.service("web", "n3")["owner"] == owner, what="n3 knows")
             st = c.status("n2")
             assert st["quorate"] and st["coordinator"] == "n1"
             assert [m["state"] for m in st["members"]] == ["Online"] * 3
@@ -82,7 +89,7 @@ def test_monitor_failure_restarts_in_place(tmp_path, executor):
 def test_lost_owner_is_replaced_after_its_self_stop_deadline(tmp_path, executor):
     """Without fence methods, web moves from a crashed n1 only after n1's self-stop deadline."""
     config = token_config(tmp_path, services={"web": ["web-a"]},
-                          stop_timeout=1.0, node_loss_timeout=1.0)
+                          stop_timeout=1.0, node_loss_timeout=1.0, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:
@@ -100,7 +107,7 @@ def test_lost_owner_is_replaced_after_its_self_stop_deadline(tmp_path, executor)
 
 def test_minority_stops_its_services(tmp_path, executor):
     """n1 cut off alone loses quorum and stops web by itself (S2); the majority runs it."""
-    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=1.0)
+    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=1.0, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:
@@ -195,7 +202,7 @@ def test_whole_cluster_restart_remembers_a_disabled_service(tmp_path, executor):
 
 def test_clean_leave_is_not_waited_for(tmp_path, executor):
     """A node that stops its services and says it leaves is not waited for: web moves at once."""
-    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=5.0)
+    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=5.0, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:

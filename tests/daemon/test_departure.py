@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 def test_departure_drains_first_and_lifts_its_standby_on_return(tmp_path, executor):
     """n1 leaving runs web's stop as the coordinator's drain op, web starts elsewhere, n1
     is not fenced-waited, and on its return n1 is out of standby again."""
-    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=5.0)
+    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=5.0, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:
@@ -49,7 +49,7 @@ def test_departure_drains_first_and_lifts_its_standby_on_return(tmp_path, execut
 def test_leave_is_asked_of_the_leaving_node_itself(tmp_path, executor):
     """hacore node leave NAME through another node's socket is an input error; through its
     own it triggers the daemon's clean shutdown."""
-    config = token_config(tmp_path, services={"web": ["web-a"]})
+    config = token_config(tmp_path, services={"web": ["web-a"]}, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:
@@ -69,7 +69,7 @@ def test_leave_is_asked_of_the_leaving_node_itself(tmp_path, executor):
 def test_departure_does_not_wait_for_a_frozen_service(tmp_path, executor):
     """A frozen web is not moved by the cluster: the departure does not wait the drain
     timeout for it, and stops it here."""
-    config = token_config(tmp_path, services={"web": ["web-a"]})
+    config = token_config(tmp_path, services={"web": ["web-a"]}, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:

@@ -8,7 +8,12 @@ import asyncio
 from hacore.agent.codes import OCF
 from hacore.config.model import ClusterConfig, Node, Quorum, Timing
 from hacore.daemon.coordinator import Coordinator
-from hacore.daemon.runner import PREVIOUS_HOLDER_FENCED, ServiceRunner, fenced_env
+from hacore.daemon.runner import (
+    PREVIOUS_HOLDER_FENCED,
+    PREVIOUS_HOLDER_STOPPED,
+    ServiceRunner,
+    fenced_env,
+)
 from hacore.executor.operation import OperationResult
 from hacore.policy import Action
 from hacore.policy.snapshot import LostNode, ServiceStatus, Snapshot
@@ -40,6 +45,34 @@ def test_no_hint_without_a_fence_or_for_other_kinds():
     assert "fenced" not in sent_op(LostNode(fenced=False, self_stop_deadline=50.0))
     assert "fenced" not in sent_op(LostNode(fenced=True), kind="stop")
     assert fenced_env({"fenced": None}) is None
+
+
+def sent_move(prior: ServiceStatus, members: tuple[str, ...] = ("n1", "n2", "n3"),
+              kind: str = "start") -> dict:
+    sent: list[tuple[str, str, dict]] = []
+    coord = Coordinator(CONFIG, "n2", 1, lambda *m: sent.append(m), clock=lambda: 100.0)
+    coord.snap = Snapshot(members=dict.fromkeys(members, 0), services={"web": prior})
+    coord._dispatch(Action(kind, "web", "n3"), 100.0)
+    return next(body for _, what, body in sent if what == "op")
+
+
+def test_start_after_a_clean_stop_on_a_member_names_the_stopped_holder():
+    """A relocation: web's stop on n1 succeeded (recovering, no owner), so the start on n3
+    says n1 stopped it, and the agents get the variable."""
+    body = sent_move(ServiceStatus(state="recovering", last_owner="n1", intent="relocate"))
+    assert body["stopped"] == "n1" and "fenced" not in body
+    assert fenced_env(body) == {PREVIOUS_HOLDER_STOPPED: "n1"}
+
+
+def test_no_stopped_hint_unless_the_stop_was_confirmed_on_a_member():
+    """No hint when the stop failed (the owner stays set), when the previous holder is no
+    longer a member, for a first start, or for a stop."""
+    failed = ServiceStatus(state="recovering", owner="n1", last_owner="n1", stop_failed_on="n1")
+    assert "stopped" not in sent_move(failed)
+    clean = ServiceStatus(state="recovering", last_owner="n1", intent="relocate")
+    assert "stopped" not in sent_move(clean, members=("n2", "n3"))
+    assert "stopped" not in sent_move(ServiceStatus(state="stopped"))
+    assert "stopped" not in sent_move(clean, kind="stop")
 
 
 class RecordingExecutor:

@@ -34,7 +34,7 @@ def _fence_log(tmp_path: Path) -> list[str]:
 def test_fence_ack_lets_recovery_go_on_when_the_fence_device_fails(tmp_path, executor):
     """n1 crashes and its fence keeps failing: web waits (S3); fence ack of a member is
     refused (exit 1), fence ack of n1 is journalled and web starts elsewhere."""
-    config = fenced_config(tmp_path, services={"web": ["web-a"]})
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:
@@ -85,7 +85,7 @@ def test_startup_fencing_waits_post_join_delay_after_formation(tmp_path, executo
 def test_two_node_fence_race_is_won_by_the_node_running_the_service(tmp_path, executor):
     """Two nodes split: n1 (running web) fences n2 at once, n2 waits two_node_fence_delay
     before fencing n1, so n2 is gone before it could; web never leaves n1."""
-    fenced_config(tmp_path, nodes=2, services={"web": ["web-a"]})
+    fenced_config(tmp_path, nodes=2, services={"web": ["web-a"]}, first="n1")
     config = _edit(tmp_path, "post_join_delay = 0.2",
                    "post_join_delay = 0.2\ntwo_node_fence_delay = 3.0",
                    "\n[quorum]\ntwo_node = true\n")
@@ -113,7 +113,7 @@ def test_a_coordinator_whose_own_stop_failed_leaves_and_a_peer_fences_it(tmp_pat
     itself (its fence would kill it before the result is recorded, and the next coordinator
     would fence again, in a loop): it leaves the membership, a peer becomes coordinator,
     fences n1 and records it, and web is started elsewhere."""
-    config = fenced_config(tmp_path, services={"web": ["web-a"]})
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:

@@ -39,7 +39,7 @@ def journal_of(tmp_path: Path, node: str) -> Path:
 def test_crash_failover_is_told_in_order_under_one_incident(tmp_path, executor):
     """After n1 crashes, the survivors' journals say: n1 lost, fenced, start decided, started
     on the new owner, web started, in that order and with one incident id."""
-    config = fenced_config(tmp_path, services={"web": ["web-a"]})
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:
@@ -78,7 +78,7 @@ def test_crash_failover_is_told_in_order_under_one_incident(tmp_path, executor):
 
 def test_a_journal_that_cannot_be_written_does_not_stop_the_daemon(tmp_path, executor, caplog):
     """With n1's journal path taken by a plain file, the error is logged and web still starts."""
-    config = token_config(tmp_path, services={"web": ["web-a"]})
+    config = token_config(tmp_path, services={"web": ["web-a"]}, first="n1")
     journal_of(tmp_path, "n1").parent.mkdir(parents=True)
     journal_of(tmp_path, "n1").write_text("not a directory")
 

@@ -47,7 +47,7 @@ class _Posts(BaseHTTPRequestHandler):
 
 
 def _config(tmp_path: Path, alerts: str):
-    fenced_config(tmp_path, services={"web": ["web-a"]})
+    fenced_config(tmp_path, services={"web": ["web-a"]}, first="n1")
     path = tmp_path / "cluster.toml"
     path.write_text(path.read_text() + alerts)
     return load_config(str(path))

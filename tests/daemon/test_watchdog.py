@@ -141,7 +141,8 @@ def test_failed_stops_after_a_daemon_death_leave_the_watchdog_armed(tmp_path):
 def test_daemon_out_of_quorum_still_holding_a_service_beats_unhealthy(tmp_path, executor):
     """n1, cut off alone, cannot stop web (its stop fails): it beats healthy during its
     self-stop budget, then unhealthy; n2 in the majority stays healthy."""
-    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=0.5)
+    config = token_config(tmp_path, services={"web": ["web-a"]}, stop_timeout=0.5,
+                          first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:

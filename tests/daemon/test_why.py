@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 
 
 def _config(tmp_path, **kw):
-    return token_config(tmp_path, services={"web": ["web-a"]}, **kw)
+    """web prefers n1, the coordinator (see token_config's ``first``)."""
+    return token_config(tmp_path, services={"web": ["web-a"]}, first="n1", **kw)
 
 
 def _cand(answer: dict) -> dict[str, tuple[bool, str]]:
@@ -66,7 +67,7 @@ def test_no_quorum(tmp_path, executor):
 def test_restricted_domain_empty(tmp_path, executor):
     """web restricted to n3, with n3 down: no member of the domain is available."""
     extra = 'domain = "only3"\n\n[domains.only3]\nmembers = ["n3"]\nrestricted = true\n'
-    config = _config(tmp_path, extra=extra)
+    config = token_config(tmp_path, services={"web": ["web-a"]}, extra=extra)
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor, nodes=["n1", "n2"]) as c:
@@ -84,7 +85,7 @@ def test_restricted_domain_empty(tmp_path, executor):
 
 def test_waiting_for_fence(tmp_path, executor):
     """web's owner crashed and its fence keeps failing: web waits for the fence (S3)."""
-    config = fenced_config(tmp_path, services={"web": ["web-a"]})
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n1")
 
     async def go():
         async with inproc_cluster(config, tmp_path, executor) as c:

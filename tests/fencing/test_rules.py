@@ -77,9 +77,9 @@ def test_startup_fencing_fences_absent_node_before_services_that_could_run_there
     assert rules.startup_fence_targets(cfg, ["n1", "n2"]) == ("n3",)
     snap = initial_snapshot(cfg, ["n1", "n2"])
     first = decide(cfg, snap, 0.0)
-    assert _kinds(first) == ["fence n3", "start pinned n1"]
+    assert _kinds(first) == ["fence n3", "start pinned n2"]  # n2: n1 coordinates
     after = apply(cfg, snap, first)
-    assert _kinds(decide(cfg, after, 0.0)) == ["start web n2"]
+    assert _kinds(decide(cfg, after, 0.0)) == ["start web n1"]
 
 
 def test_a_failed_startup_fence_keeps_the_service_waiting() -> None:
@@ -96,7 +96,7 @@ def test_startup_fencing_off_starts_at_once() -> None:
     """timing.startup_fencing = false (clean_start): no fence, the service starts."""
     cfg = replace(_config(["n1", "n2", "n3"]), timing=Timing(startup_fencing=False))
     assert rules.startup_fence_targets(cfg, ["n1", "n2"]) == ()
-    assert _kinds(decide(cfg, initial_snapshot(cfg, ["n1", "n2"]), 0.0)) == ["start web n1"]
+    assert _kinds(decide(cfg, initial_snapshot(cfg, ["n1", "n2"]), 0.0)) == ["start web n2"]
 
 
 def test_startup_fence_waits_post_join_delay() -> None:
@@ -112,7 +112,7 @@ def test_absent_node_without_fencing_does_not_block_startup() -> None:
     cfg = _config(["n1", "n2", "n3"], no_fence=["n3"])
     snap = initial_snapshot(cfg, ["n1", "n2"])
     assert rules.startup_fence_pending(cfg, snap.lost, ["n3"]) == ()
-    assert _kinds(decide(cfg, snap, 0.0)) == ["start web n1"]
+    assert _kinds(decide(cfg, snap, 0.0)) == ["start web n2"]
 
 
 # --- no fence loop (wait_for_all) -----------------------------------------------------

@@ -28,10 +28,11 @@ def _owner(bed, via) -> str | None:
 
 
 def test_web_starts_where_the_policy_says_and_answers(hb):
-    """web starts once on n1 (fewest services, config order) and answers HTTP from n1."""
+    """web starts once on n2 (every node runs nothing; n1, the lowest id, coordinates, so
+    the tie goes to the next node in config order) and answers HTTP from n2."""
     n1 = hb.c.nodes[0]
-    hb.wait(lambda: _owner(hb, n1) == "n1", 60, "web started on n1")
-    sample = hb.poller.wait_for_answer(node="n1", timeout=30)
+    hb.wait(lambda: _owner(hb, n1) == "n2", 60, "web started on n2")
+    sample = hb.poller.wait_for_answer(node="n2", timeout=30)
     assert sample is not None, hb.tail_logs()
     out = hb.hacore(n1, "status").stdout
     assert "Quorate" in out and "web" in out

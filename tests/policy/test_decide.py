@@ -135,7 +135,7 @@ def test_actions_carry_resources_in_order() -> None:
     assert start.resources == ("vip", "fs", "apache")
     snap = apply(cfg, initial_snapshot(cfg), [start])
     snap = Snapshot(**{**{f: getattr(snap, f) for f in snap.__dataclass_fields__},
-                       "reports": {"web": {"n1": Report("failed", "fs")}}})
+                       "reports": {"web": {start.node: Report("failed", "fs")}}})
     assert decide(cfg, snap, 0.0)[0].resources == ("apache", "fs", "vip")
 
 
@@ -175,3 +175,39 @@ def test_member_unknown_to_the_config_does_not_crash_s1_check() -> None:
                     services={"web": ServiceStatus("started", "n1", "n1")},
                     reports={"web": {"x9": Report("running")}})
     assert _kinds(decide(cfg, snap, 0.0)) == [("stop", "web", "x9")]
+
+
+def test_tie_goes_to_a_node_that_is_not_the_coordinator() -> None:
+    """Equal load in one tier: the service starts beside the coordinator, which is named."""
+    cfg = cluster(3)
+    snap = Snapshot(members={"n1": 0, "n2": 0, "n3": 0}, coordinator="n1")
+    actions = decide(cfg, snap, 0.0)
+    assert _kinds(actions) == [("start", "web", "n2")]
+    assert "n1 ties with it but coordinates the cluster" in actions[0].reason
+    moved = Snapshot(members={"n1": 0, "n2": 0, "n3": 0}, coordinator="n2")
+    assert _kinds(decide(cfg, moved, 0.0)) == [("start", "web", "n1")]
+    assert "coordinates" not in decide(cfg, moved, 0.0)[0].reason  # config order decided
+
+
+def test_tie_break_never_outranks_load_or_domain_priority() -> None:
+    """The coordinator still gets a service when it runs fewer, or is the domain's first."""
+    cfg = cluster(3, services={"web": {}, "db": {}, "mail": {}})
+    busy = Snapshot(members={"n1": 0, "n2": 0, "n3": 0}, coordinator="n1",
+                    services={"db": ServiceStatus("started", "n2", "n2"),
+                              "mail": ServiceStatus("started", "n3", "n3"),
+                              "web": ServiceStatus("stopped")})
+    assert _kinds(decide(cfg, busy, 0.0)) == [("start", "web", "n1")]
+    ordered = cluster(3, services={"web": {"domain": "pref"}},
+                      domains={"pref": {"members": ["n1", "n2", "n3"], "ordered": True}})
+    actions = decide(ordered, Snapshot(members={"n1": 0, "n2": 0, "n3": 0}, coordinator="n1"),
+                     0.0)
+    assert _kinds(actions) == [("start", "web", "n1")]
+    assert "priority 1" in actions[0].reason
+
+
+def test_running_service_on_the_coordinator_is_not_moved() -> None:
+    """Stickiness: a service running on the coordinator stays although others are idle."""
+    cfg = cluster(3)
+    snap = Snapshot(members={"n1": 0, "n2": 0, "n3": 0}, coordinator="n1", generation=3,
+                    services={"web": ServiceStatus("started", "n1", "n1", placed_gen=0)})
+    assert decide(cfg, snap, 0.0) == []

@@ -29,6 +29,7 @@ from hacore_agent_apache.instance import (
 
 DEFAULT_SERVER_ROOT = "/etc/apache2"
 POLL = 0.05
+STOP_POLL = 0.01
 CONFIG_ERRORS = ("Syntax error", "Configuration error", "AH00526", "AH00534")
 TERM_WAIT = 5.0
 REQUEST_TIMEOUT = 5.0
@@ -69,8 +70,14 @@ class Apache(Agent):
         "serving document_root on listen. Each instance keeps its pid file and run files in "
         "run_dir (default /run/hacore/apache/INSTANCE), so several live on one host. Start "
         "returns once the server answers HTTP. Monitor depth 0 checks the pid file and the "
-        "process; depth 10 also GETs status_url (any answer below 500 is healthy). Stop asks "
-        "for a graceful stop, waits shutdown_wait seconds, then terminates and kills."
+        "process; depth 10 also GETs status_url (any answer below 500 is healthy). Stop sends "
+        "SIGTERM (as rgmanager's apache resource does): httpd ends its children at once, "
+        "in-flight requests are cut; after shutdown_wait seconds whatever is left is killed. "
+        "With graceful_stop the stop first asks for a graceful stop (SIGWINCH): httpd stops "
+        "listening at once and lets in-flight requests finish, for at most shutdown_wait "
+        "seconds, then SIGTERM and SIGKILL follow. A graceful stop takes about a second more "
+        "even when nothing is in flight (httpd reaps its children once a second), so it "
+        "lengthens every relocation."
     )
     parameters = (
         Param(
@@ -82,8 +89,14 @@ class Apache(Agent):
         Param("httpd", "The httpd binary (default /usr/sbin/apache2, else httpd)", default=""),
         Param("httpd_options", "Extra httpd command-line options", default=""),
         Param(
+            "graceful_stop",
+            "Let in-flight requests finish on stop (SIGWINCH) instead of SIGTERM",
+            type="boolean",
+            default=False,
+        ),
+        Param(
             "shutdown_wait",
-            "Seconds a graceful stop may take before the kill",
+            "Seconds the stop may take (graceful or after SIGTERM) before the next signal",
             type="integer",
             default=10,
         ),
@@ -273,11 +286,18 @@ class Apache(Agent):
             family = [main] + main.children(recursive=True)
         except psutil.Error:
             family = []
-        self._signal(family[:1], signal.SIGWINCH)  # graceful-stop: finish requests, then exit
-        left = self._wait(family, float(self.params["shutdown_wait"]))
-        if left:
-            self._signal(left, signal.SIGTERM)
-            left = self._wait(left, TERM_WAIT)
+        wait = float(self.params["shutdown_wait"])
+        if self.params["graceful_stop"]:
+            # graceful-stop: stop listening, finish in-flight requests, then exit
+            self._signal(family[:1], signal.SIGWINCH)
+            left = self._wait(family, wait)
+            if left:
+                self._signal(left, signal.SIGTERM)
+                left = self._wait(left, TERM_WAIT)
+        else:
+            # httpd's parent ends its children itself on SIGTERM
+            self._signal(family[:1], signal.SIGTERM)
+            left = self._wait(family, wait)
         if left:
             self._signal(left, signal.SIGKILL)
             left = self._wait(left, TERM_WAIT)
@@ -308,7 +328,7 @@ class Apache(Agent):
                     pass
             if not left or time.monotonic() >= deadline:
                 return left
-            time.sleep(POLL)
+            time.sleep(STOP_POLL)
 
     @staticmethod
     def _forget(inst: Instance) -> None:

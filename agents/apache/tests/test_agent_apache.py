@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import os
 import shutil
 import signal
 import socket
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -215,3 +217,96 @@ def test_passes_the_conformance_harness(agent_harness, base):
     """The apache agent passes `hacore-agent test` with a generated configuration."""
     site = make_site(base, "harness")
     agent_harness.assert_passes("apache", params=site.params, instance=site.instance)
+
+
+class SlowUpload:
+    """A POST whose body the test holds back: in flight in a worker once 100 Continue came."""
+
+    def __init__(self, port: int) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+        self.sock.sendall(
+            b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 4\r\n"
+            b"Expect: 100-continue\r\nConnection: close\r\n\r\n"
+        )
+        said = self.sock.recv(1024)
+        assert said.startswith(b"HTTP/1.1 100"), said  # the handler is reading the body now
+
+    def finish(self) -> bytes:
+        """Send the body and read all the server answers (b"" when the server cut it)."""
+        answer = b""
+        try:
+            self.sock.sendall(b"body")
+            while chunk := self.sock.recv(4096):
+                answer += chunk
+        except OSError:
+            pass
+        finally:
+            self.sock.close()
+        return answer
+
+
+def wait_refused(port: int, within: float = 20.0) -> bool:
+    """True once nothing listens on the port any more (bounded)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        except ConnectionRefusedError:
+            return True
+        except OSError:
+            pass
+        time.sleep(0.02)
+    return False
+
+
+def family_of(site: Site) -> list[psutil.Process]:
+    main = psutil.Process(site.main_pid())
+    return [main] + main.children(recursive=True)
+
+
+def assert_all_gone(procs: list[psutil.Process]) -> None:
+    _gone, alive = psutil.wait_procs(procs, timeout=10)
+    assert all(p.status() == psutil.STATUS_ZOMBIE for p in alive)
+
+
+def test_default_stop_is_sigterm_and_cuts_requests_in_flight(base):
+    """Without graceful_stop, stop ends httpd at once: an in-flight upload gets no answer."""
+    site = make_site(base, "term", shutdown_wait="30")
+    assert site.op("start").code == OCF.SUCCESS
+    procs = family_of(site)
+    upload = SlowUpload(site.port)
+    result = site.op("stop")
+    assert result.code == OCF.SUCCESS, result.reason
+    assert result.duration < 30  # it did not wait out shutdown_wait for the upload
+    assert_all_gone(procs)
+    assert b"200 OK" not in upload.finish()
+    assert site.op("monitor").code == OCF.NOT_RUNNING
+
+
+def test_graceful_stop_lets_a_request_in_flight_finish(base):
+    """graceful_stop=true: httpd stops listening, the in-flight upload is answered, then it ends."""
+    site = make_site(base, "graceful", graceful_stop="true")
+    assert site.op("start").code == OCF.SUCCESS
+    procs = family_of(site)
+    upload = SlowUpload(site.port)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        stopping = pool.submit(site.op, "stop")
+        assert wait_refused(site.port), "httpd still accepts connections during a graceful stop"
+        assert not stopping.done()  # it waits for the request in flight
+        answer = upload.finish()
+        result = stopping.result(timeout=60)
+    assert answer.startswith(b"HTTP/1.1 200") and b"hello from graceful" in answer, answer
+    assert result.code == OCF.SUCCESS, result.reason
+    assert_all_gone(procs)
+
+
+def test_graceful_stop_is_bounded_by_shutdown_wait(base):
+    """A request that never finishes holds a graceful stop only shutdown_wait seconds."""
+    site = make_site(base, "bounded", graceful_stop="true", shutdown_wait="1")
+    assert site.op("start").code == OCF.SUCCESS
+    procs = family_of(site)
+    upload = SlowUpload(site.port)
+    result = site.op("stop")
+    assert result.code == OCF.SUCCESS, result.reason
+    assert_all_gone(procs)
+    assert b"200 OK" not in upload.finish()

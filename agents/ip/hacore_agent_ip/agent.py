@@ -22,13 +22,17 @@ from hacore_agent_ip.rtnl import IPRoute, NetlinkError
 #: set by the daemon for a start whose service's previous holder is confirmed off (fenced,
 #: fence-acknowledged or left cleanly): that node, which held the address, cannot answer
 PREVIOUS_HOLDER_FENCED = "HACORE_PREVIOUS_HOLDER_FENCED"
+#: set by the daemon for a start that continues a move whose previous holder, a member,
+#: reported its stop succeeded: the address is no longer on that node, so it cannot answer
+PREVIOUS_HOLDER_STOPPED = "HACORE_PREVIOUS_HOLDER_STOPPED"
 
 
 def probe_timing(environ: Mapping[str, str]) -> tuple[int, float, float]:
     """find_holder's (probes, spacing, wait): one probe and 50 ms of listening when the
-    previous holder is confirmed off (a misconfigured live host still answers within a
-    millisecond or two), else two probes 50 ms apart and 150 ms of listening (0.2 s)."""
-    if environ.get(PREVIOUS_HOLDER_FENCED):
+    previous holder is confirmed off or confirmed to have removed the address (a
+    misconfigured live host still answers within a millisecond or two), else two probes
+    50 ms apart and 150 ms of listening (0.2 s)."""
+    if environ.get(PREVIOUS_HOLDER_FENCED) or environ.get(PREVIOUS_HOLDER_STOPPED):
         return 1, 0.05, 0.05
     return 2, 0.05, 0.15
 
@@ -42,7 +46,7 @@ class FloatingAddress(Agent):
         "Adds ADDRESS/PREFIX to the interface whose subnet contains it (or to interface=). "
         "Before adding, it asks the network whether another host holds the address (an ARP "
         "probe, or an IPv6 duplicate address detection probe: 0.2 s, or 50 ms when the "
-        "daemon says the previous holder was fenced) and refuses to start, naming "
+        "daemon says the previous holder was fenced or stopped it) and refuses to start, naming "
         "the MAC address that answered. After adding, it sends arp_count gratuitous ARPs "
         "(IPv4) or unsolicited neighbour advertisements (IPv6) so neighbours switch at once. "
         "Monitor fails when the link of the interface is down (monitor_link). Stop removes "

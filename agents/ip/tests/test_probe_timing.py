@@ -11,3 +11,12 @@ def test_probe_is_short_only_when_the_previous_holder_is_fenced():
     assert probe_timing({}) == (2, 0.05, 0.15)
     assert probe_timing({PREVIOUS_HOLDER_FENCED: ""}) == (2, 0.05, 0.15)
     assert probe_timing({PREVIOUS_HOLDER_FENCED: "n1"}) == (1, 0.05, 0.05)
+
+
+def test_probe_is_short_when_the_previous_holder_stopped_it():
+    """On a move whose previous holder reported its stop succeeded (the daemon's stopped
+    hint), the probe is as short as after a fence."""
+    from hacore_agent_ip.agent import PREVIOUS_HOLDER_STOPPED
+
+    assert probe_timing({PREVIOUS_HOLDER_STOPPED: "n1"}) == (1, 0.05, 0.05)
+    assert probe_timing({PREVIOUS_HOLDER_STOPPED: ""}) == (2, 0.05, 0.15)
