@@ -54,6 +54,10 @@ def _flatten(resources: tuple[Resource, ...]) -> list[str]:
     return out
 
 
+SERVICE_KEYS = {"resources", "domain", "autostart", "exclusive", "recovery", "max_restarts",
+                "restart_expire_time", "depend", "depend_mode"}
+
+
 def build_config(data: dict[str, Any], base: Path | None = None) -> ClusterConfig:
     """The ClusterConfig described by a compact scenario table."""
     if "config_file" in data:
@@ -83,6 +87,10 @@ def build_config(data: dict[str, Any], base: Path | None = None) -> ClusterConfi
                                       nofailback=bool(d.get("nofailback", False))))
     services = []
     for name, s in data.get("services", {}).items():
+        unknown = set(s) - SERVICE_KEYS
+        if unknown:  # e.g. a top-level key written after the [services.X] header
+            raise ValueError(f"[services.{name}]: unknown keys {sorted(unknown)} "
+                             f"(valid: {sorted(SERVICE_KEYS)})")
         resources = tuple(_resource(r) for r in s.get("resources", [f"{name}-res"]))
         order = tuple(_flatten(resources))
         services.append(Service(
