@@ -12,10 +12,13 @@ form a quorate cluster (and every service runs), lets it settle, then measures p
 - memory: PSS, USS and RSS (psutil ``memory_full_info``) of each long-lived process, and
   their sum.
 
-``--resources N`` adds N services of one ``script`` resource each, whose script (in the
-temporary directory) answers start, stop and status with exit 0, monitored every
-``--monitor-interval`` seconds; ``--placement one`` runs them all on n1 (a restricted
-domain), ``spread`` lets the policy spread them. Each run is a fresh cluster; the figures
+``--resources N`` adds N services of one resource each, monitored every
+``--monitor-interval`` seconds: ``--agent native`` (default) is a native agent whose
+resource is a state file in the temporary directory (the bench writes the agent and an entry
+point for it there, on the cluster's PYTHONPATH; ``native-worker`` is the same agent with
+``monitor_in_worker``), ``script`` the installed ``script`` agent running a shell script
+that exits 0. ``--placement one`` runs them all on n1 (a restricted domain), ``spread``
+lets the policy spread them. Each run is a fresh cluster; the figures
 are the median over ``--runs``. Every process is stopped by PID at the end (SIGTERM to each
 supervisor: a clean leave, then SIGKILL to whatever is left), also on failure or Ctrl-C.
 
@@ -42,7 +45,67 @@ import psutil
 
 ROLES = (("supervisor", "hacore.daemon.supervisor"), ("daemon", "hacore.daemon.main"),
          ("helper", "hacore.executor.helper"))
-SCRIPT = "#!/bin/sh\nexit 0\n"
+#: an LSB script whose service is a file per node (each node has its own, as on real hosts)
+SCRIPT = """#!/bin/sh
+f="{state}.$HACORE_NODE"
+case "$1" in
+start) : > "$f";;
+stop) rm -f "$f";;
+status) [ -f "$f" ] || exit 3;;
+esac
+exit 0
+"""
+AGENTS = textwrap.dedent('''
+    """Benchmark agents: the resource is a state file (bench/idle.py writes this module)."""
+    import os
+
+    from hacore.agent import Agent, Param, Result, hookimpl
+
+
+    class BenchFile(Agent):
+        name = "bench-file"
+        shortdesc = "A resource that is a state file per node (benchmark only)"
+        parameters = (Param("state", "State file (the node name is appended)", required=True),)
+
+        @property
+        def path(self):
+            return self.params["state"] + "." + os.environ.get("HACORE_NODE", "")
+
+        def start(self):
+            open(self.path, "w").close()
+            return Result.ok()
+
+        def stop(self):
+            if os.path.exists(self.path):
+                os.unlink(self.path)
+            return Result.ok()
+
+        def monitor(self):
+            return Result.ok() if os.path.exists(self.path) else Result.not_running()
+
+
+    class BenchFileWorker(BenchFile):
+        name = "bench-file-worker"
+        monitor_in_worker = True
+
+
+    @hookimpl
+    def hacore_register_agents(register):
+        register(BenchFile)
+        register(BenchFileWorker)
+''')
+
+
+def write_bench_agents(base: Path) -> Path:
+    """A module and a dist-info declaring it as a hacore.agents entry point, in ``base``
+    (a directory to put on the cluster's PYTHONPATH)."""
+    (base / "hacore_idle_bench_agents.py").write_text(AGENTS)
+    info = base / "hacore_idle_bench_agents-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: hacore-idle-bench-agents\n"
+                                   "Version: 0.1\n")
+    (info / "entry_points.txt").write_text("[hacore.agents]\nbench = hacore_idle_bench_agents\n")
+    return base
 
 
 def free_base() -> tuple[int, int, int]:
@@ -51,7 +114,7 @@ def free_base() -> tuple[int, int, int]:
 
 
 def write_cluster(base: Path, nodes: int, resources: int, interval: float,
-                  placement: str, loss: float) -> list[dict[str, str]]:
+                  placement: str, loss: float, agent: str = "script") -> list[dict[str, str]]:
     """The config, key and script under ``base``; one dict of paths per node."""
     a, b, c = free_base()
     port = random.randint(20000, 40000)
@@ -61,16 +124,21 @@ def write_cluster(base: Path, nodes: int, resources: int, interval: float,
         lines.append(f'[[nodes]]\nname = "n{i + 1}"\nid = {i + 1}\n'
                      f'addresses = ["127.{a}.{b}.{c + i}"]\n')
     if resources:
-        script = base / "noop.sh"
-        script.write_text(SCRIPT)
-        script.chmod(0o755)
+        for r in range(resources):
+            script = base / f"r{r}.sh"
+            script.write_text(SCRIPT.format(state=base / f"r{r}.state"))
+            script.chmod(0o755)
         if placement == "one":
             lines.append('[domains.first]\nmembers = ["n1"]\nrestricted = true\n')
+        kind = {"script": "script", "native": "bench-file",
+                "native-worker": "bench-file-worker"}[agent]
         for r in range(resources):
+            params = (f'file = "{base}/r{r}.sh"' if agent == "script"
+                      else f'state = "{base}/r{r}.state"')
             lines.append(textwrap.dedent(f'''
                 [resources.r{r}]
-                agent = "script"
-                params = {{ file = "{script}" }}
+                agent = "{kind}"
+                params = {{ {params} }}
                 operations = {{ monitor = {{ interval = {interval}, timeout = 20 }} }}
                 [services.s{r}]
                 tree = [{{ resource = "r{r}" }}]
@@ -98,7 +166,11 @@ class Cluster:
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.seen: set[int] = set()
 
-    def start(self) -> None:
+    def start(self, pythonpath: str | None = None) -> None:
+        env = None
+        if pythonpath:
+            env = {**os.environ, "PYTHONPATH": pythonpath + os.pathsep
+                   + os.environ.get("PYTHONPATH", "")}
         for node in self.nodes:
             with open(node["log"], "ab") as log:
                 self.procs[node["name"]] = subprocess.Popen(
@@ -106,7 +178,7 @@ class Cluster:
                      node["config"], "--node", node["name"], "--state-dir", node["state"],
                      "--socket", node["socket"], "--key-file", node["key"]],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    start_new_session=True)  # Ctrl-C reaches us only; we stop them by PID
+                    env=env, start_new_session=True)  # Ctrl-C reaches us only; we stop them by PID
 
     def tree(self, name: str) -> list[psutil.Process]:
         """The node's supervisor and its live descendants (remembered for the clean-up)."""
@@ -241,14 +313,21 @@ def measure(cluster: Cluster, seconds: float) -> dict[str, dict[str, Any]]:
 def one_run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="hacore-idle-") as tmp:
         nodes = write_cluster(Path(tmp), args.nodes, args.resources, args.monitor_interval,
-                              args.placement, args.node_loss_timeout)
+                              args.placement, args.node_loss_timeout, args.agent)
         cluster = Cluster(nodes)
         try:
-            cluster.start()
+            cluster.start(str(write_bench_agents(Path(tmp))) if args.agent != "script" else None)
             ready = cluster.wait_ready(args.resources, args.ready_timeout)
             print(f"  ready after {ready:.1f} s; settling {args.settle:.0f} s", file=sys.stderr)
             time.sleep(args.settle)
-            return measure(cluster, args.seconds)
+            figures = measure(cluster, args.seconds)
+            for node in nodes:  # a sanity check: an idle cluster logs no complaints
+                text = Path(node["log"]).read_text(errors="replace")
+                bad = [ln for ln in text.splitlines() if " WARNING" in ln or " ERROR" in ln]
+                if bad:
+                    print(f"  {node['name']}: {len(bad)} warnings/errors, last: {bad[-1]}",
+                          file=sys.stderr)
+            return figures
         finally:
             cluster.stop()
 
@@ -263,6 +342,8 @@ def main() -> int:
     parser.add_argument("--resources", type=int, default=0)
     parser.add_argument("--monitor-interval", type=float, default=10.0)
     parser.add_argument("--placement", choices=("one", "spread"), default="one")
+    parser.add_argument("--agent", choices=("native", "native-worker", "script"),
+                        default="native")
     parser.add_argument("--node-loss-timeout", type=float, default=1.0)
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument("--json", action="store_true", help="print every run's figures")
@@ -275,7 +356,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(runs, indent=1))
     load = os.getloadavg()
-    print(f"{args.nodes} nodes, {args.resources} resources ({args.placement}, monitor every "
+    print(f"{args.nodes} nodes, {args.resources} {args.agent} resources ({args.placement}, "
+          f"monitor every "
           f"{args.monitor_interval:g} s), {args.runs} runs x {args.seconds:g} s; "
           f"load {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     for name in runs[0]:
