@@ -164,7 +164,9 @@ class Cluster:
     def __init__(self, nodes: list[dict[str, str]]) -> None:
         self.nodes = nodes
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.seen: set[int] = set()
+        #: every process seen under a supervisor; psutil checks its start time before a
+        #: kill, so a PID reused by another process since is never signalled
+        self.seen: dict[int, psutil.Process] = {}
 
     def start(self, pythonpath: str | None = None) -> None:
         env = None
@@ -188,7 +190,8 @@ class Cluster:
             found = [top, *top.children(recursive=True)]
         except psutil.NoSuchProcess:
             return []
-        self.seen.update(p.pid for p in found)
+        for p in found:
+            self.seen.setdefault(p.pid, p)
         return found
 
     def status(self, node: dict[str, str]) -> dict[str, Any] | None:
@@ -241,10 +244,9 @@ class Cluster:
                 proc.wait(timeout=max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 pass
-        for pid in sorted(self.seen):
+        for p in self.seen.values():
             try:
-                p = psutil.Process(pid)
-                if p.status() != psutil.STATUS_ZOMBIE:
+                if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
                     p.kill()
             except psutil.Error:
                 pass
@@ -310,6 +312,16 @@ def measure(cluster: Cluster, seconds: float) -> dict[str, dict[str, Any]]:
     return out
 
 
+def keep_logs(tmp: str) -> None:
+    """Copy the nodes' logs of a failed run next to the temporary directory's name."""
+    import shutil
+
+    kept = tempfile.mkdtemp(prefix="hacore-idle-failed-")
+    for log in Path(tmp).glob("n*.log"):
+        shutil.copy(log, kept)
+    print(f"  the logs of the failed run are in {kept}", file=sys.stderr)
+
+
 def one_run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="hacore-idle-") as tmp:
         nodes = write_cluster(Path(tmp), args.nodes, args.resources, args.monitor_interval,
@@ -328,6 +340,9 @@ def one_run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                     print(f"  {node['name']}: {len(bad)} warnings/errors, last: {bad[-1]}",
                           file=sys.stderr)
             return figures
+        except Exception:
+            keep_logs(tmp)
+            raise
         finally:
             cluster.stop()
 
