@@ -285,7 +285,7 @@ def measure(cluster: Cluster, seconds: float) -> dict[str, dict[str, Any]]:
     for name in cluster.procs:
         used = 0.0
         per_role: dict[str, float] = {}
-        for pid, (proc, t0) in before[name].items():
+        for proc, t0 in before[name].values():
             t1 = cpu_total(proc)
             if t0 is None or t1 is None:
                 continue

@@ -3,9 +3,9 @@
 A Python fork costs about a millisecond on a small VM however lean the forking process is
 (copying page tables, copy-on-write faults in parent and child, tearing the child down), so
 a native monitor forked per call cannot meet the 1 ms goal. An agent class that sets
-``monitor_in_worker = True`` has its recurring monitors (not probes) run in a worker instead: one process per
-resource, forked from the warm helper once, which runs that resource's monitors one after
-another. What stays the same as for a forked operation:
+``monitor_in_worker = True`` has its recurring monitors (not probes) run in a worker
+instead: one process per resource, forked from the warm helper once, which runs that
+resource's monitors one after another. What stays the same as for a forked operation:
 
 - the worker is a child of the helper in its own process group and in a cgroup of its own
   under the resource's group (``op-<helper pid>-N``), born there;
