@@ -341,10 +341,36 @@ class ConfigSync:
             self.daemon.send(name, "config-offer", {"version": self.version})
 
     async def run(self) -> None:
-        """Offer on every membership change and every OFFER_EVERY seconds."""
-        while True:
+        """Offer on every membership change and every OFFER_EVERY seconds: woken by the
+        provider's events (a member joining or leaving is one), not by polling the view
+        five times a second (each wake-up of an idle daemon costs CPU).
+
+        It waits on a plain future, not ``asyncio.wait_for``: in Python 3.11 that swallows a
+        cancellation arriving as the event fires (a crash's events, then ``stop``), and the
+        task would never end."""
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[bool] = loop.create_future()
+
+        def wake(timed_out: bool) -> None:
+            if not waiter.done():
+                waiter.set_result(timed_out)
+
+        unsubscribe = self.daemon.provider.on_event(lambda _event: wake(False))
+        timed_out = False
+        try:
+            while True:
+                waiter = loop.create_future()
+                try:
+                    self.offer(force=timed_out)
+                except Exception:
+                    log.exception("offering the configuration version failed; going on")
+                timer = loop.call_later(OFFER_EVERY, wake, True)
+                try:
+                    timed_out = await waiter
+                finally:
+                    timer.cancel()
+        finally:
             try:
-                self.offer()
-            except Exception:
-                log.exception("offering the configuration version failed; going on")
-            await asyncio.sleep(0.2)
+                unsubscribe()
+            except ValueError:  # the provider forgot its callbacks already
+                pass

@@ -58,6 +58,8 @@ class LocalNode:
         self._stopping: set[str] = set()
         self.quorum_lost_at: float | None = None  # monotonic, while out of quorum
         self.alive = AliveSignal.from_env()  # the beat the supervisor's watchdog feeder reads
+        #: self_stop_budget's last answer, for (configuration, active services)
+        self._budget: tuple[ClusterConfig, frozenset[str], float] | None = None
         runner.on_failure = self.on_monitor_failure
 
     def _lock(self, service: str) -> asyncio.Lock:
@@ -265,12 +267,21 @@ class LocalNode:
 
     def self_stop_budget(self) -> float:
         """The time the stops of what runs here may take (with kill escalation): after it
-        without quorum, a node still holding a service is not healthy (watchdog)."""
+        without quorum, a node still holding a service is not healthy (watchdog).
+
+        Asked every tick; recomputed only when the configuration or the set of active
+        services changed (with 100 services the sum took 1.4 ms: 0.7 % CPU at 5 ticks/s)."""
+        active = frozenset(self.active)
+        cached = self._budget
+        if cached is not None and cached[0] is self.config and cached[1] == active:
+            return cached[2]
+        services = {svc.name: svc for svc in self.config.services}
         total = 0.0
-        for name in self.active:
-            svc = self.config.service(name)
+        for name in active:
+            svc = services.get(name)
             if svc is not None:
                 total += svc.stop_budget + KILL_WAIT * len(svc.walk())
+        self._budget = (self.config, active, total)
         return total
 
     async def _stop_alone(self, service: str, resources: list[str]) -> None:

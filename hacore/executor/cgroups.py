@@ -96,18 +96,24 @@ class CgroupTree:
         if self.base is None:
             return
         for resource in [p for p in self.base.iterdir() if p.is_dir()]:
-            for group in [p for p in resource.iterdir() if p.is_dir() and p.name.startswith("op-")]:
-                owner = group.name.split("-")[1]
-                if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
-                    try:
-                        group.rmdir()
-                    except OSError:
-                        pass
-            if not any(p.is_dir() for p in resource.iterdir()):
+            try:
+                self._remove_stale_in(resource)
+            except FileNotFoundError:
+                pass  # another executor sharing this tree removed it meanwhile
+
+    def _remove_stale_in(self, resource: Path) -> None:
+        for group in [p for p in resource.iterdir() if p.is_dir() and p.name.startswith("op-")]:
+            owner = group.name.split("-")[1]
+            if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
                 try:
-                    resource.rmdir()
+                    group.rmdir()
                 except OSError:
-                    pass  # a service still runs in it
+                    pass
+        if not any(p.is_dir() for p in resource.iterdir()):
+            try:
+                resource.rmdir()
+            except OSError:
+                pass  # a service still runs in it
 
     @property
     def available(self) -> bool:

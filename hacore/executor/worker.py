@@ -3,9 +3,9 @@
 A Python fork costs about a millisecond on a small VM however lean the forking process is
 (copying page tables, copy-on-write faults in parent and child, tearing the child down), so
 a native monitor forked per call cannot meet the 1 ms goal. An agent class that sets
-``monitor_in_worker = True`` has its monitors run in a worker instead: one process per
-resource, forked from the warm helper once, which runs that resource's monitors one after
-another. What stays the same as for a forked operation:
+``monitor_in_worker = True`` has its recurring monitors (not probes) run in a worker
+instead: one process per resource, forked from the warm helper once, which runs that
+resource's monitors one after another. What stays the same as for a forked operation:
 
 - the worker is a child of the helper in its own process group and in a cgroup of its own
   under the resource's group (``op-<helper pid>-N``), born there;
@@ -51,8 +51,12 @@ _PR_SET_PDEATHSIG = 1
 
 
 def wants_worker(handle: object, request: OperationRequest) -> bool:
-    """Whether this operation runs in its resource's monitor worker."""
-    return (request.action == "monitor" and isinstance(handle, NativeAgent)
+    """Whether this operation runs in its resource's monitor worker: a recurring monitor
+    (interval > 0). A probe (interval 0: at start-up, and every minute for each service
+    a node does not run) is forked: a worker kept per probed resource would cost every node
+    a process (2.5 MiB PSS each) per resource of the cluster."""
+    return (request.action == "monitor" and request.interval > 0
+            and isinstance(handle, NativeAgent)
             and getattr(handle.cls, "monitor_in_worker", False) is True
             and os.environ.get("HACORE_EXECUTOR_WORKERS", "1") != "0")
 

@@ -21,10 +21,11 @@ from hacore.config.model import ClusterConfig, Node
 from hacore.errors import InputError
 from hacore.membership.peers import PeerState, SendLog
 from hacore.membership.timing import CLOCK_DRIFT, MembershipTiming
-from hacore.membership.wire import Heartbeat, ViewClaim
+from hacore.membership.wire import MAX_WIRE_VERSION, MIN_WIRE_VERSION, Heartbeat, ViewClaim
 from hacore.policy.quorum import last_man_standing_expected, needed_votes
 
 NO_GRANT = 0
+UNSET = object()  # heartbeat_for's claim when the caller did not compute it
 
 
 @dataclass(frozen=True)
@@ -79,21 +80,32 @@ class ProtocolState:
         self.sends.record(self.seq, now)
         return self.seq
 
-    def heartbeat_for(self, peer_id: int, now: float) -> Heartbeat:
-        """The heartbeat body for one peer; may renew our vote for it."""
+    def view_claim(self, now: float) -> ViewClaim | None:
+        """The view a coordinator carries in its heartbeats at ``now`` (None: not one).
+
+        The same for every peer at one instant (granting a vote does not change it), so a
+        tick computes it once and passes it to each :meth:`heartbeat_for`."""
+        if not (self.coordinating and self.view is not None):
+            return None
+        return ViewClaim(self.view.epoch, self.view.members, self.view.expected,
+                         max(0.0, self.lease_expires(now) - now), self.agreed(now))
+
+    def heartbeat_for(self, peer_id: int, now: float,
+                      speaks: tuple[int, int] = (MIN_WIRE_VERSION, MAX_WIRE_VERSION),
+                      claim: ViewClaim | None | object = UNSET) -> Heartbeat:
+        """The heartbeat body for one peer; may renew our vote for it. ``claim``: what
+        :meth:`view_claim` returned for this ``now`` (computed here when not given)."""
         peer = self.peers[peer_id]
         grant = self.preferred_candidate(now) == peer_id and peer.incarnation != 0
         if grant:
             self.granted_to = peer_id
             self.granted_until = now + self.timing.lease
-        claim = None
-        if self.coordinating and self.view is not None:
-            claim = ViewClaim(self.view.epoch, self.view.members, self.view.expected,
-                              max(0.0, self.lease_expires(now) - now), self.agreed(now))
+        if claim is UNSET:
+            claim = self.view_claim(now)
         return Heartbeat(
             ack_incarnation=peer.incarnation, ack_seq=peer.window.highest, grant=grant,
             candidate=self.is_candidate(now), follows=self.following(now), epoch=self.epoch,
-            seen_all=self.seen_all, view=claim)
+            seen_all=self.seen_all, speaks=speaks, view=claim)  # type: ignore[arg-type]
 
     # -- receiving --------------------------------------------------------------------
     def accept_packet(self, sender: int, incarnation: int, seq: int) -> str | None:

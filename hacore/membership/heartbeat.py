@@ -16,11 +16,10 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 from hacore.config.model import ClusterConfig
 from hacore.membership import wire
-from hacore.membership.agreement import ProtocolState
+from hacore.membership.agreement import UNSET, ProtocolState
 from hacore.membership.contract import (
     MembershipEvent,
     MembershipProvider,
@@ -210,10 +209,11 @@ class HeartbeatMembership(MembershipProvider):
             self.state.stalled(now)
         self.state.tick(now, time.time())
         late = []
+        claim = self.state.view_claim(now)  # the same for every peer this tick
         for peer_id, addrs in self.peer_addrs.items():
             ask = self.state.peers[peer_id].acks_late(now, self.timing.hurry)
             for link in range(min(len(self.links), len(addrs))):
-                self._send_heartbeat(peer_id, link, now, ask)
+                self._send_heartbeat(peer_id, link, now, ask, claim)
             if ask:
                 late.append(peer_id)
         if late:
@@ -255,8 +255,8 @@ class HeartbeatMembership(MembershipProvider):
         return max(hb.speaks[0], min(self.write_version, hb.speaks[1]))
 
     def _send_heartbeat(self, peer_id: int, link: int, now: float,
-                        ask_ack: bool = False) -> None:
-        hb = replace(self.state.heartbeat_for(peer_id, now), speaks=self.speaks)
+                        ask_ack: bool = False, claim: object = UNSET) -> None:
+        hb = self.state.heartbeat_for(peer_id, now, self.speaks, claim)
         packet = wire.Packet(self._version_for(peer_id), wire.KIND_HEARTBEAT, self.me.id,
                              peer_id, self.incarnation, self.state.next_seq(now),
                              wire.heartbeat_body(hb),

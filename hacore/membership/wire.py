@@ -88,7 +88,7 @@ def encode(packet: Packet, key: bytes, cluster: bytes) -> bytes:
     data = head + packet.body
     if len(data) + MAC_SIZE > MAX_PACKET:
         raise ValueError(f"packet of {len(data) + MAC_SIZE} bytes exceeds {MAX_PACKET}")
-    return data + hmac.new(key, data, hashlib.sha256).digest()
+    return data + hmac.digest(key, data, "sha256")
 
 
 def decode(data: bytes, key: bytes, cluster: bytes,
@@ -109,7 +109,7 @@ def decode(data: bytes, key: bytes, cluster: bytes,
     if HEADER.size + length + MAC_SIZE != len(data):
         raise DecodeError("malformed", "length field does not match", sender)
     signed, mac = data[:-MAC_SIZE], data[-MAC_SIZE:]
-    if not hmac.compare_digest(mac, hmac.new(key, signed, hashlib.sha256).digest()):
+    if not hmac.compare_digest(mac, hmac.digest(key, signed, "sha256")):
         raise DecodeError("mac", "bad MAC (wrong cluster key or altered)", sender)
     if not speaks[0] <= version <= speaks[1]:
         raise UnsupportedVersion(version, sender, speaks)
@@ -145,6 +145,8 @@ class Heartbeat:
 
 
 HEARTBEAT_KEYS = ("ai", "as", "g", "c", "f", "e", "w", "sp", "v")
+#: json.dumps(body, separators=(",", ":")) without building an encoder per heartbeat
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
 
 
 def heartbeat_body(hb: Heartbeat) -> bytes:
@@ -156,7 +158,7 @@ def heartbeat_body(hb: Heartbeat) -> bytes:
                      "x": hb.view.expected, "l": round(hb.view.lease_left, 6)}
         if hb.view.agreed:
             body["v"]["a"] = 1
-    return json.dumps(body, separators=(",", ":")).encode()
+    return _COMPACT.encode(body).encode()
 
 
 def _int(raw: dict[str, Any], key: str, maximum: int = 2**64 - 1) -> int:

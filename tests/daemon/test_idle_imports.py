@@ -67,10 +67,15 @@ def loaded(modules: set[str], *packages: str) -> list[str]:
 
 
 def test_daemon_loads_no_web_console_agent_libraries_or_test_tools(tmp_path):
-    """A daemon without [web] never imports the web console, pyroute2, pytest or hypothesis."""
+    """A daemon without [web] never imports the web console, pyroute2, pytest or hypothesis,
+    nor the agent framework (agent base class, pluggy, plugin host): only the helper runs
+    agents, the daemon needs their exit codes."""
     modules = modules_of_a_running_daemon(tmp_path)
     assert "hacore.daemon.node" in modules  # it really ran
-    assert loaded(modules, "hacore.web", "pyroute2", "pytest", "hypothesis", "click") == []
+    assert "hacore.agent.codes" in modules
+    assert loaded(modules, "hacore.web", "pyroute2", "pytest", "hypothesis", "click",
+                  "pluggy", "hacore.plugins", "hacore.agent.base", "hacore.agent.hookspec",
+                  "hacore.agent.registry") == []
 
 
 def test_daemon_loads_no_cryptography(tmp_path):

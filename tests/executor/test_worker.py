@@ -49,6 +49,18 @@ def processes_with(tag):
     return [p for p in psutil.process_iter(["cmdline"]) if tag in " ".join(p.info["cmdline"] or [])]
 
 
+def test_probes_are_forked_and_start_no_worker(helper):
+    """A probe (a monitor with interval 0) of an opted-in agent runs in a fresh fork, and
+    leaves no worker behind: only recurring monitors get one."""
+    request = OperationRequest("test-worker-probe", "monitor", "w-probe",
+                               {"mode": "ok", "tag": "-"}, timeout=20.0, interval=0)
+    first, second = helper.run(request), helper.run(request)
+    assert first.code is OCF.SUCCESS and second.code is OCF.SUCCESS
+    assert first.spawn != "worker" and second.spawn != "worker"
+    assert seen(first)["pid"] != seen(second)["pid"]
+    assert probe(helper, "w-probe").spawn == "worker"  # the recurring monitor still does
+
+
 def test_monitors_reuse_one_worker_in_its_own_group(helper):
     """Successive monitors of a resource run in one worker: a child of the helper, leader of
     its own process group, in an op cgroup under the resource; output is per operation."""
@@ -165,7 +177,9 @@ def test_operations_of_one_resource_never_overlap_with_workers(helper, tmp_path)
 
     def call(action):
         params = {"path": str(tmp_path / "state"), "log": str(log), "hold": "200"}
-        results.append(helper.run(OperationRequest("test-worker-marker", action, "w-order", params)))
+        results.append(helper.run(OperationRequest(
+            "test-worker-marker", action, "w-order", params,
+            interval=10 if action == "monitor" else 0)))
 
     threads = [threading.Thread(target=call, args=(action,))
                for action in ("monitor", "start", "monitor", "monitor", "stop")]

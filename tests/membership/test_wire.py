@@ -33,6 +33,31 @@ def test_heartbeat_body_round_trip() -> None:
     assert wire.parse_heartbeat(wire.heartbeat_body(hb)) == hb
 
 
+#: a heartbeat packet as the first release wrote it (wire version 1, ack request flag set):
+#: any change to the encoding (body layout, number formatting, MAC) breaks mixed clusters
+GOLDEN_HEARTBEAT = bytes.fromhex(
+    "4841434d010100012945ea1617f7e33e00010002187be00710fba00000000000000000630"
+    "0a57b226169223a313736343235303030303030303030303030312c226173223a343536372c2267223a"
+    "312c2263223a302c2266223a312c2265223a352c2277223a312c227370223a5b312c325d2c2276223a"
+    "7b2265223a352c226d223a5b5b312c313736343235303030303030303030303030305d2c5b322c3137"
+    "36343235303030303030303030303030315d5d2c2278223a332c226c223a302e3439352c2261223a31"
+    "7d7dcdeeb53493a059878b08ac0224d8262e7532128e10760eaa963c399519e6a430")
+
+
+def test_heartbeat_bytes_are_those_of_the_first_release() -> None:
+    """A heartbeat (view included) encodes byte for byte as release 1 wrote it."""
+    key, tag = wire.mac_key(bytes(range(32)), "golden"), wire.cluster_tag("golden")
+    hb = wire.Heartbeat(ack_incarnation=1764250000000000001, ack_seq=4567, grant=True,
+                        follows=1, epoch=5, seen_all=True, speaks=(1, 2),
+                        view=wire.ViewClaim(5, ((1, 1764250000000000000),
+                                                (2, 1764250000000000001)), 3, 0.4949999, True))
+    p = wire.Packet(1, wire.KIND_HEARTBEAT, 1, 2, 1764250000000000000, 99,
+                    wire.heartbeat_body(hb), wire.FLAG_ACK_REQUEST)
+    assert wire.encode(p, key, tag) == GOLDEN_HEARTBEAT
+    assert wire.parse_heartbeat(wire.decode(GOLDEN_HEARTBEAT, key, tag).body) == replace(
+        hb, view=replace(hb.view, lease_left=0.495))
+
+
 def test_wrong_key_is_refused() -> None:
     """A packet signed with another key fails the MAC check."""
     data = wire.encode(packet(), wire.mac_key(b"x" * 32, "alpha"), TAG)
