@@ -32,6 +32,7 @@ from pathlib import Path
 import psutil
 
 from hacore.executor import OperationRequest, run_operation
+from hacore_agent_apache.agent import still_running
 
 POLL = 0.002
 GONE_WITHIN = 30.0
@@ -57,17 +58,6 @@ def family_of(run_dir: Path) -> list[psutil.Process]:
     return [main] + main.children(recursive=True)
 
 
-def alive(procs: list[psutil.Process]) -> list[psutil.Process]:
-    left = []
-    for proc in procs:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                left.append(proc)
-        except psutil.Error:
-            pass
-    return left
-
-
 def time_signal(instance: str, params: dict[str, str], run_dir: Path, signum: int) -> float:
     """Start, send ``signum`` to the main process, seconds until no process of it is left."""
     op("start", instance, params)
@@ -75,9 +65,9 @@ def time_signal(instance: str, params: dict[str, str], run_dir: Path, signum: in
     began = time.monotonic()
     procs[0].send_signal(signum)
     deadline = began + GONE_WITHIN
-    while alive(procs):
+    while still_running(procs):
         if time.monotonic() > deadline:
-            for proc in alive(procs):
+            for proc in still_running(procs):
                 proc.kill()
             raise SystemExit(f"apache survived {signal.Signals(signum).name} for {GONE_WITHIN} s")
         time.sleep(POLL)
@@ -132,7 +122,7 @@ def main() -> int:
             figures[f"agent stop graceful_stop={flag}"] = summary(runs)
     finally:
         try:
-            for proc in alive(family_of(run_dir)):
+            for proc in still_running(family_of(run_dir)):
                 proc.kill()
         except (OSError, ValueError, psutil.Error):
             pass

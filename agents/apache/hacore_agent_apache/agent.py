@@ -319,13 +319,7 @@ class Apache(Agent):
     def _wait(procs: list[psutil.Process], budget: float) -> list[psutil.Process]:
         deadline = time.monotonic() + budget
         while True:
-            left = []
-            for proc in procs:
-                try:
-                    if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                        left.append(proc)
-                except psutil.Error:
-                    pass
+            left = still_running(procs)
             if not left or time.monotonic() >= deadline:
                 return left
             time.sleep(STOP_POLL)
@@ -336,3 +330,15 @@ class Apache(Agent):
             os.unlink(inst.pid_file)
         except FileNotFoundError:
             pass
+
+
+def still_running(procs: list[psutil.Process]) -> list[psutil.Process]:
+    """The processes of ``procs`` that have not exited (zombies count as gone)."""
+    left = []
+    for proc in procs:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(proc)
+        except psutil.Error:
+            pass
+    return left
