@@ -28,12 +28,12 @@ from hacore.config.model import ClusterConfig
 from hacore.daemon.admin import AdminIntents
 from hacore.daemon.events import EventLog
 from hacore.daemon.fencer import Fencer
+from hacore.daemon.statuses import MemberStatuses
 from hacore.journal import compose
 from hacore.membership.contract import MembershipView
 from hacore.policy import (
     Action,
     LostNode,
-    Report,
     ServiceStatus,
     Snapshot,
     apply,
@@ -86,10 +86,7 @@ class Coordinator(Fencer, AdminIntents):
         self.version = 0
         self.view: MembershipView | None = None
         self.inflight: dict[str, Inflight] = {}
-        #: each member's newest status; used only from this term on (see status_of)
-        self.statuses: dict[str, dict[str, Any]] = {}
-        self.term_epoch = 0  # the membership epoch this node took over in
-        self.min_seq: dict[str, int] = {}
+        self.statuses = MemberStatuses()
         self.acks: dict[str, int] = {}
         self.fencing: dict[str, float] = {}  # node -> when the last attempt started
         self.fence_tasks: set[asyncio.Task[Any]] = set()
@@ -124,11 +121,8 @@ class Coordinator(Fencer, AdminIntents):
         self.view_changed_at = (members_changed_at if members_changed_at is not None
                                 else self.clock())
         self.inflight.clear()
-        self.min_seq.clear()
         self.acks.clear()
-        self.term_epoch = view.epoch
-        for name in [n for n in self.statuses if self.status_of(n) is None]:
-            del self.statuses[name]
+        self.statuses.new_term(view.epoch)
         log.info("%s is the coordinator now (epoch %d); reading the cluster state from a "
                  "quorum before the first decision", self.node, view.epoch)
         self._ask_states()
@@ -270,28 +264,17 @@ class Coordinator(Fencer, AdminIntents):
         for op_id, inf in list(self.inflight.items()):
             if inf.action.node == name:
                 del self.inflight[op_id]
-        self.statuses.pop(name, None)
-        self.min_seq.pop(name, None)
+        self.statuses.forget(name)
 
     def status_of(self, node: str) -> dict[str, Any] | None:
-        """The node's status if it was sent in this term's view or a later one. A status
-        from an earlier term is stale (the node may have stopped or restarted since, under
-        another coordinator) and never decides anything. Bodies without an epoch come from
-        a release that did not send one: taken as before."""
-        body = self.statuses.get(node)
-        if body is None or "epoch" not in body:
-            return body
-        return body if int(body["epoch"]) >= self.term_epoch else None
+        """The node's status of this term (see hacore.daemon.statuses)."""
+        return self.statuses.of(node)
 
     def on_status(self, sender: str, body: dict[str, Any]) -> None:
         """A member's status. Kept even before this node takes over: members report as soon
         as they see a new coordinator, which may be before it has noticed itself."""
-        old = self.status_of(sender)
-        kept = self.statuses.get(sender)
-        if kept is not None and _status_order(body) < _status_order(kept):
-            return
-        self.statuses[sender] = body
-        if not self.active or self.status_of(sender) is None:
+        kept, old = self.statuses.take(sender, body)
+        if not kept or not self.active or self.status_of(sender) is None:
             return
         if old is None and self.view is not None and self.clock() < self._ready_at \
                 and self._everyone_reported():
@@ -312,7 +295,7 @@ class Coordinator(Fencer, AdminIntents):
         if inf is None or self.snap is None:
             return  # a duplicate, or an op of a node lost meanwhile
         ok = bool(body.get("ok"))
-        self.min_seq[sender] = int(body.get("seq", 0))
+        self.statuses.result_seen(sender, int(body.get("seq", 0)))
         action = inf.action
         assert action.service is not None
         st = self.snap.status(action.service)
@@ -354,30 +337,7 @@ class Coordinator(Fencer, AdminIntents):
         assert self.snap is not None
         snap = self.snap
         busy = {inf.action.service for inf in self.inflight.values()}
-        reports: dict[str, dict[str, Report]] = {}
-        silent = set()
-        for node in snap.members:
-            body = self.status_of(node)
-            if body is None:
-                if not any(st.owner == node for st in snap.services.values()):
-                    silent.add(node)  # never draws a service away from where it runs
-                continue
-            if int(body.get("seq", 0)) < self.min_seq.get(node, 0):
-                continue  # older than the result of its last op: wait for a fresh one
-            seen = body.get("services", {})
-            for name, info in seen.items():
-                if name in busy or self.config.service(name) is None:
-                    continue
-                st = snap.status(name)
-                if st.owner == node and st.state == "started":
-                    if info.get("status") == "failed":
-                        reports.setdefault(name, {})[node] = Report("failed", info.get("resource"))
-                elif st.owner != node or st.state not in ("starting", "stopping", "recovering"):
-                    reports.setdefault(name, {})[node] = Report("running")
-            for name, st in snap.services.items():
-                if st.owner == node and st.state == "started" and name not in seen \
-                        and name not in busy:
-                    reports.setdefault(name, {})[node] = Report("stopped")
+        reports, silent = self.statuses.reports(self.config, snap, busy)
         return replace(snap, reports=reports, standby=snap.standby | silent)
 
     def cycle(self) -> list[Action]:
@@ -521,7 +481,3 @@ def _last_heard(view: MembershipView, node: str, now: float) -> float:
             return lost.last_heard
     return now
 
-
-def _status_order(body: dict[str, Any]) -> tuple[int, int]:
-    """Statuses of one node in the order it sent them (its view's epoch, then its count)."""
-    return int(body.get("epoch", 0)), int(body.get("seq", 0))
