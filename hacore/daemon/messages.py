@@ -20,7 +20,10 @@ anything twice:
   the coordinator and acknowledged once stored, a node's config_version offered to the
   members (the newest wins), a push forwarded to the coordinator and its answer;
 - ``journal-req`` / ``journal-part``: one page of a member's event journal, asked by a node
-  that shows the cluster-wide timeline (``hacore.daemon.journal_requests``).
+  that shows the cluster-wide timeline (``hacore.daemon.journal_requests``);
+- ``boot-req`` / ``boot-reply``: a node change (``hacore cluster join`` or ``remove``)
+  asked of a node that does not coordinate, forwarded to the coordinator and its answer
+  (``hacore.bootstrap.endpoint``).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from typing import Any
 
 KINDS = frozenset({"op", "result", "status", "admin", "admin-reply", "state", "state-ack",
                    "state-req", "leaving", "config", "config-ack", "config-offer",
-                   "config-push", "config-pushed", "journal-req", "journal-part"})
+                   "config-push", "config-pushed", "journal-req", "journal-part",
+                   "boot-req", "boot-reply"})
 
 #: the most a message may inflate to (a pushed configuration is at most 4 MiB of text)
 MAX_DECODED = 64 * 1024 * 1024
