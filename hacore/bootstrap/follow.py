@@ -31,20 +31,7 @@ def follow_nodes(daemon: NodeDaemon, config: ClusterConfig) -> None:
     channel = daemon.channel
     if channel is None:
         return
-    from hacore.daemon.channel import _PeerLink, node_addresses
+    from hacore.daemon.channel import node_addresses
 
-    names = {n.name for n in config.nodes}
-    for name in [n for n in channel.links if n not in names]:
-        link = channel.links.pop(name)
-        if link.task is not None:
-            link.task.cancel()
-        link.close()
-    for node in config.nodes:
-        addresses = node_addresses(node.addresses, config.message_port)
-        link = channel.links.get(node.name)
-        if node.name != daemon.node and (link is None or link.addresses != addresses):
-            if link is not None:
-                if link.task is not None:
-                    link.task.cancel()
-                link.close()
-            channel.links[node.name] = _PeerLink(channel, node.name, addresses)
+    channel.set_peers({n.name: node_addresses(n.addresses, config.message_port)
+                       for n in config.nodes})

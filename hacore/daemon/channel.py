@@ -146,6 +146,12 @@ class _PeerLink:
             self.writer.close()
             self.writer = None
 
+    def drop(self) -> None:
+        """Give up this link (its node left the configuration or moved): stop sending."""
+        if self.task is not None:
+            self.task.cancel()
+        self.close()
+
 
 class MessageChannel:
     """TLS message streams between this node and its peers (see the module docstring).
@@ -183,6 +189,19 @@ class MessageChannel:
         self._readers: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._inbound: dict[str, asyncio.StreamWriter] = {}
         self.refused = 0  # frames or connections refused (tests and logs)
+
+    def set_peers(self, peers: dict[str, list[Address]]) -> None:
+        """Follow a changed node list: drop the links of nodes gone, open (lazily, on the
+        first send) links to new nodes or to nodes whose addresses changed."""
+        for name in [n for n in self.links if n not in peers]:
+            self.links.pop(name).drop()
+        for name, addresses in peers.items():
+            link = self.links.get(name)
+            if name == self.node or (link is not None and link.addresses == addresses):
+                continue
+            if link is not None:
+                link.drop()
+            self.links[name] = _PeerLink(self, name, addresses)
 
     async def start(self) -> None:
         """Listen on every address; raises OperationFailed when none can be bound."""

@@ -8,7 +8,10 @@ import ssl
 import time
 from collections.abc import Callable
 
+import pytest
+
 from hacore.daemon.channel import HEADER, MessageChannel
+from hacore.errors import OperationFailed
 from hacore.membership.contract import Message
 from hacore.tls import client_context, cluster_ca
 
@@ -232,3 +235,37 @@ def test_a_message_older_than_max_age_is_never_sent_late() -> None:
             await b.stop()
 
     assert asyncio.run(run()) == [b"fresh"]
+
+
+def test_set_peers_follows_a_changed_node_list() -> None:
+    """A node added to the list gets messages; a removed node's link is gone; a node whose
+    address changed is reached at the new one."""
+    async def run() -> tuple[list[Message], list[Message], set[str]]:
+        ports = free_ports("n1", "n2", "n3", "n3b")
+        got2: list[Message] = []
+        got3: list[Message] = []
+        a = make("n1", {"n1": ports["n1"], "n2": ports["n2"]}, [])
+        b = make("n2", {"n1": ports["n1"], "n2": ports["n2"]}, got2)
+        c = make("n3", {"n1": ports["n1"], "n3": ports["n3b"]}, got3)
+        for ch in (a, b, c):
+            await ch.start()
+        try:
+            assert set(a.links) == {"n2"}
+            a.set_peers({"n1": [("127.0.0.1", ports["n1"])],
+                         "n3": [("127.0.0.1", ports["n3"])]})  # n2 removed, n3 added
+            a.set_peers({"n1": [("127.0.0.1", ports["n1"])],
+                         "n3": [("127.0.0.1", ports["n3b"])]})  # n3 moved to n3b's port
+            a.send("n3", b"hello")
+            with pytest.raises(OperationFailed, match="no node 'n2'"):
+                a.send("n2", b"lost")
+            await until(lambda: got3)
+            await asyncio.sleep(0.2)
+            return got2, got3, set(a.links)
+        finally:
+            for ch in (a, b, c):
+                await ch.stop()
+
+    got2, got3, links = asyncio.run(run())
+    assert [m.payload for m in got3] == [b"hello"]
+    assert got2 == []
+    assert links == {"n3"}
