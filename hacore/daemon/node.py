@@ -25,6 +25,7 @@ from hacore.daemon.channel import MessageChannel, daemon_channel
 from hacore.daemon.configsync import KINDS as CONFIG_KINDS
 from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
+from hacore.daemon.cluster_stop import on_cluster_exit
 from hacore.daemon.departure import drain_before_leaving, unstandby_after_return
 from hacore.daemon.events import EventLog
 from hacore.daemon.forwarding import ServedRequests, ask_coordinator
@@ -85,6 +86,7 @@ class NodeDaemon(ApiBackend):
         self.coordinator.wake = self._wake
         self.coordinator.withdraw = self._withdraw
         self.withdrawn: str | None = None  # why this node left the membership on purpose
+        self.exiting = False  # hacore cluster stop is complete: this daemon exits
         self.events = EventLog(os.path.join(state_dir, "journal"), node)
         self.coordinator.events = self.events
         self.metrics = ClusterMetrics(node, __version__)
@@ -447,6 +449,8 @@ class NodeDaemon(ApiBackend):
             self.journal_requests.on_message(sender, kind, body)
         elif kind == "admin":
             asyncio.ensure_future(self._serve_admin(sender, body))
+        elif kind == "cluster-exit":
+            on_cluster_exit(self, sender)
         elif kind == "admin-reply":
             waiter = self._admin_waiters.get(str(body.get("id")))
             if waiter is not None and not waiter.done():
@@ -468,6 +472,8 @@ class NodeDaemon(ApiBackend):
         try:
             if body.get("what") == "node":
                 version = await self.coordinator.admin((body["op"], body["node"]))
+            elif body.get("what") == "cluster":  # hacore cluster stop (cluster_stop.py)
+                version = await self.coordinator.admin((body["op"], ""))
             else:
                 request = AdminRequest(body["op"], body["service"], body.get("node"))
                 version = await self.coordinator.admin(request)
