@@ -44,6 +44,9 @@ def build_status(config: ClusterConfig, view: MembershipView, snap: Snapshot | N
         if st is None:
             entry["reason"] = ("no cluster state yet: the coordinator has not decided"
                                if snap is not None else "this node has no cluster state yet")
+        elif snap is not None and snap.cluster_stop and state == "stopped":
+            entry["reason"] = ("stopped by hacore cluster stop: nothing starts until the "
+                               "daemons start again (or hacore cluster stop --cancel)")
         elif svc.name in reasons:
             entry["reason"] = reasons[svc.name]
         elif state == "disabled":
@@ -56,7 +59,8 @@ def build_status(config: ClusterConfig, view: MembershipView, snap: Snapshot | N
             "local": view.local, "quorate": view.quorate, "coordinator": view.coordinator,
             "epoch": view.epoch, "state_version": state_version,
             "quorum": {"expected": q.expected, "total": q.total, "needed": q.quorum},
-            "members": nodes, "services": services}
+            "members": nodes, "services": services,
+            "stopping": bool(snap is not None and snap.cluster_stop)}
 
 
 def build_nodes(config: ClusterConfig, view: MembershipView) -> dict[str, Any]:

@@ -91,6 +91,7 @@ def test_a_failed_stop_names_the_service_and_keeps_the_daemons(tmp_path, executo
             with pytest.raises(OperationFailed, match=f"stopping service web failed on {node}"):
                 await c.daemons["n3"].api_cluster_stop(30.0)
             assert c.service("web", "n3")["state"] == "failed"
+            assert c.status("n3")["stopping"] is True
             assert c.runs("db-a"), "db stopped under web, which depends on it"
             with pytest.raises(RequestRefused, match="service web on .* is failed"):
                 await c.daemons["n3"].api_cluster_stop(30.0)
@@ -98,6 +99,7 @@ def test_a_failed_stop_names_the_service_and_keeps_the_daemons(tmp_path, executo
             assert not exited and len(c.daemons) == 3
             await c.daemons["n3"].api_cluster_stop(30.0, cancel=True)
             await wait_for(lambda: c.runs("batch-a"), what="batch runs again after --cancel")
+            assert c.status("n1")["stopping"] is False
 
     asyncio.run(go())
 
@@ -115,5 +117,31 @@ def test_without_quorum_the_stop_is_refused(tmp_path, executor):
                            what="n1 inquorate")
             with pytest.raises(OperationFailed, match="not quorate"):
                 await c.daemons["n1"].api_cluster_stop(10.0)
+
+    asyncio.run(go())
+
+
+def test_the_cli_prints_progress_on_stderr_and_exits_0(tmp_path, executor):
+    """`hacore cluster stop --socket` against n3: progress lines on stderr, the summary on
+    stdout, exit 0 once every daemon exited."""
+    import sys
+
+    config = _config(tmp_path)
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor, socket=True) as c:
+            await wait_for(lambda: c.runs("db-a") and c.runs("web-a"), what="running")
+            exited: list[str] = []
+            _exits_on_leave(c, exited)
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hacore.cli.main", "cluster", "stop", "--timeout", "60",
+                "--socket", str(tmp_path / "n3" / "hacore.sock"),
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            out, err = await asyncio.wait_for(proc.communicate(), 120)
+            assert proc.returncode == 0, err.decode()
+            assert "stopping every service, then every daemon" in err.decode()
+            assert "the cluster is stopped" in out.decode()
+            assert "daemons exited on n1, n2, n3" in out.decode(), out.decode()
+            await wait_for(lambda: len(exited) == 3, what="every daemon exited")
 
     asyncio.run(go())
