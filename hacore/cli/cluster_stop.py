@@ -12,28 +12,35 @@ import click
 from hacore.cli.render import handled, print_json
 from hacore.cli.status import socket_option
 
-POLL = 0.5
+POLL = 0.2
+
+Seen = dict[str, tuple[str, Any]]
 
 
-def _progress(socket_path: str | None, done: threading.Event) -> None:
-    """Print each service's state change on stderr until ``done`` (best effort: the
-    daemons are going away, so an unanswered poll is skipped)."""
+def _states(socket_path: str | None) -> Seen:
+    """service -> (state, owner) now; empty when the daemon does not answer."""
     from hacore.api.client import ApiClient
     from hacore.errors import HacoreError
 
-    seen: dict[str, tuple[str, str | None]] = {}
+    try:
+        services = ApiClient(socket_path, timeout=5.0).call("status")["services"]
+        return {s["name"]: (s["state"], s["owner"]) for s in services}
+    except (HacoreError, KeyError, TypeError):
+        return {}
+
+
+def _show(name: str, state: str, owner: str | None) -> None:
+    click.echo(f"{name}: {state}" + (f" on {owner}" if owner else ""), err=True)
+
+
+def _progress(socket_path: str | None, seen: Seen, done: threading.Event) -> None:
+    """Print each service's state change on stderr until ``done`` (best effort: the
+    daemons are going away, so an unanswered poll is skipped)."""
     while not done.wait(POLL):
-        try:
-            services = ApiClient(socket_path, timeout=5.0).call("status")["services"]
-        except (HacoreError, KeyError, TypeError):
-            continue
-        for svc in services:
-            now = (svc.get("state"), svc.get("owner"))
-            if seen.get(svc["name"]) != now:
-                if svc["name"] in seen or now[0] in ("stopping", "failed"):
-                    where = f" on {now[1]}" if now[1] else ""
-                    click.echo(f"{svc['name']}: {now[0]}{where}", err=True)
-                seen[svc["name"]] = now  # type: ignore[assignment]
+        for name, now in _states(socket_path).items():
+            if seen.get(name) != now:
+                _show(name, *now)
+                seen[name] = now
 
 
 @click.command("stop")
@@ -70,8 +77,12 @@ def stop(socket_path: str | None, timeout: float, cancel: bool, as_json: bool) -
         click.echo("the cluster stop is cancelled: services run as the configuration says")
         return
     click.echo("stopping every service, then every daemon", err=True)
+    seen = _states(socket_path)
+    for name, (state, owner) in seen.items():
+        if state != "stopped" and state != "disabled":
+            _show(name, state, owner)
     done = threading.Event()
-    watcher = threading.Thread(target=_progress, args=(socket_path, done), daemon=True)
+    watcher = threading.Thread(target=_progress, args=(socket_path, seen, done), daemon=True)
     watcher.start()
     began = time.monotonic()
     try:
@@ -79,10 +90,13 @@ def stop(socket_path: str | None, timeout: float, cancel: bool, as_json: bool) -
     finally:
         done.set()
         watcher.join(timeout=10)
+    stopped = reply.get("stopped") or []
+    for name in stopped:  # a stop quicker than the polls: its outcome, said once
+        if seen.get(name, ("",))[0] != "stopped":
+            _show(name, "stopped", None)
     if as_json:
         print_json(reply)
         return
-    stopped = reply.get("stopped") or []
     click.echo(f"the cluster is stopped ({time.monotonic() - began:.1f} s): "
                f"{'stopped ' + ', '.join(stopped) if stopped else 'no service was running'}; "
                f"daemons exited on {', '.join(reply.get('exited') or [])}")

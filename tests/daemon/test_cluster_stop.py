@@ -140,6 +140,8 @@ def test_the_cli_prints_progress_on_stderr_and_exits_0(tmp_path, executor):
             out, err = await asyncio.wait_for(proc.communicate(), 120)
             assert proc.returncode == 0, err.decode()
             assert "stopping every service, then every daemon" in err.decode()
+            assert "web: started on n1" in err.decode() and "web: stopped" in err.decode()
+            assert "db: stopped" in err.decode(), err.decode()
             assert "the cluster is stopped" in out.decode()
             assert "daemons exited on n1, n2, n3" in out.decode(), out.decode()
             await wait_for(lambda: len(exited) == 3, what="every daemon exited")

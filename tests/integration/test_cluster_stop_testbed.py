@@ -107,7 +107,8 @@ def test_cluster_stop_stops_each_service_where_it_runs_then_every_daemon(hb):
     seen = holders.stop()
     assert out.returncode == 0, out.stderr + hb.tail_logs()
     assert "the cluster is stopped" in out.stdout and "daemons exited on" in out.stdout
-    assert "web: stopped" in out.stderr or "web: stopping" in out.stderr, out.stderr
+    assert f"web: started on {owners['web']}" in out.stderr, out.stderr
+    assert "web: stopped" in out.stderr and "side: stopped" in out.stderr, out.stderr
     for node in hb.c.nodes:
         assert hb.procs[node.name].wait(timeout=60) == 0, f"{node.name}'s supervisor"
         assert not hb.daemon_pids(node) and not hb.daemon_pids(node, "supervisor")
