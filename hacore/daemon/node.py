@@ -22,10 +22,10 @@ from hacore.config.model import ClusterConfig
 from hacore.daemon.alerting import DaemonAlerts
 from hacore.daemon.backend import ApiBackend
 from hacore.daemon.channel import MessageChannel, daemon_channel
+from hacore.daemon.cluster_stop import on_cluster_exit
 from hacore.daemon.configsync import KINDS as CONFIG_KINDS
 from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
-from hacore.daemon.cluster_stop import on_cluster_exit
 from hacore.daemon.departure import drain_before_leaving, unstandby_after_return
 from hacore.daemon.events import EventLog
 from hacore.daemon.forwarding import ServedRequests, ask_coordinator

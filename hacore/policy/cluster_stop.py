@@ -15,8 +15,6 @@ there: the daemons stay up for the administrator. Pure, like ``decide``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from hacore.config.model import ClusterConfig
 from hacore.fencing import rules as fencing
 from hacore.policy.actions import Action
@@ -151,8 +149,3 @@ def stop_outcome(config: ClusterConfig, snap: Snapshot) -> tuple[list[tuple[str,
             left.append((svc.name, st.owner))
     return failed, left
 
-
-def reports_running(reports: Mapping[str, Mapping[str, object]]) -> bool:
-    """Any node reports a service running (a copy the cluster state does not show)."""
-    return any(getattr(r, "status", None) == "running"
-               for by_node in reports.values() for r in by_node.values())

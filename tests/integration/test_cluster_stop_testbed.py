@@ -54,6 +54,14 @@ def hb():
                                                                     c.free_address(2)])
 
 
+def _addresses(node) -> str:
+    """``ip -o addr`` inside the node; empty when it cannot be read (a node going away)."""
+    try:
+        return node.run(["ip", "-o", "addr"], check=False, timeout=5).stdout or ""
+    except Exception:  # noqa: BLE001 - a node changing under us
+        return ""
+
+
 class Holders:
     """Which nodes hold each watched address, sampled every 0.2 s in a thread."""
 
@@ -67,10 +75,7 @@ class Holders:
     def _loop(self) -> None:
         while not self._stop.wait(0.2):
             for node in self.bed.c.nodes:
-                try:
-                    text = node.run(["ip", "-o", "addr"], check=False, timeout=5).stdout
-                except Exception:  # noqa: BLE001 - a node changing under us
-                    continue
+                text = _addresses(node)
                 for address in self.addresses:
                     if f" {address}/" in text:
                         self.seen[address].add(node.name)

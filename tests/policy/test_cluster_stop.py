@@ -97,7 +97,7 @@ def test_intents_stay_disabled_stays_disabled_and_a_pending_disable_ends_disable
         "web": ServiceStatus("started", "n1", "n1", frozen=True),
         "db": ServiceStatus("started", "n2", "n2", intent="disable"),
         "old": ServiceStatus("disabled", None, "n3")})
-    rounds, end = _play(cfg, snap)
+    _rounds, end = _play(cfg, snap)
     assert {s: st.state for s, st in end.services.items()} == {
         "web": "stopped", "db": "disabled", "old": "disabled"}
     assert end.services["web"].frozen
