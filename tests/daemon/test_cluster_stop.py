@@ -78,24 +78,29 @@ def test_cluster_stop_stops_in_reverse_order_then_every_daemon(tmp_path, executo
 
 def test_a_failed_stop_names_the_service_and_keeps_the_daemons(tmp_path, executor):
     """web's stop fails: the request fails naming web and its node, web is failed there,
-    db (which web depends on) keeps running, no daemon exits; --cancel ends the stop."""
+    db (which web depends on) keeps running, no daemon exits; n3 joining meanwhile starts
+    nothing; --cancel ends the stop and batch runs again."""
     config = _config(tmp_path)
 
     async def go():
-        async with inproc_cluster(config, tmp_path, executor) as c:
+        async with inproc_cluster(config, tmp_path, executor, nodes=["n1", "n2"]) as c:
             await wait_for(lambda: c.runs("db-a") and c.runs("web-a"), what="running")
             node = c.runs("web-a")[0]
             (c.tokens(node) / "web-a.fail-stop").write_text("")
             exited: list[str] = []
             _exits_on_leave(c, exited)
             with pytest.raises(OperationFailed, match=f"stopping service web failed on {node}"):
-                await c.daemons["n3"].api_cluster_stop(30.0)
-            assert c.service("web", "n3")["state"] == "failed"
-            assert c.status("n3")["stopping"] is True
+                await c.daemons["n2"].api_cluster_stop(30.0)
+            assert c.service("web", "n2")["state"] == "failed"
+            assert c.status("n2")["stopping"] is True
             assert c.runs("db-a"), "db stopped under web, which depends on it"
             with pytest.raises(RequestRefused, match="service web on .* is failed"):
-                await c.daemons["n3"].api_cluster_stop(30.0)
-            await asyncio.sleep(1.0)
+                await c.daemons["n2"].api_cluster_stop(30.0)
+            assert not c.runs("batch-a")
+            await c.boot("n3")
+            await wait_for(lambda: c.daemons["n3"].api_status()["stopping"], what="n3 joined")
+            await asyncio.sleep(1.5)
+            assert not c.runs("batch-a"), "batch started while the cluster is stopping"
             assert not exited and len(c.daemons) == 3
             await c.daemons["n3"].api_cluster_stop(30.0, cancel=True)
             await wait_for(lambda: c.runs("batch-a"), what="batch runs again after --cancel")
