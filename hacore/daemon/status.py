@@ -44,9 +44,6 @@ def build_status(config: ClusterConfig, view: MembershipView, snap: Snapshot | N
         if st is None:
             entry["reason"] = ("no cluster state yet: the coordinator has not decided"
                                if snap is not None else "this node has no cluster state yet")
-        elif snap is not None and snap.cluster_stop and state == "stopped":
-            entry["reason"] = ("stopped by hacore cluster stop: nothing starts until the "
-                               "daemons start again (or hacore cluster stop --cancel)")
         elif svc.name in reasons:
             entry["reason"] = reasons[svc.name]
         elif state == "disabled":

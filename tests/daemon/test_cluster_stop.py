@@ -101,6 +101,8 @@ def test_a_failed_stop_names_the_service_and_keeps_the_daemons(tmp_path, executo
             await wait_for(lambda: c.daemons["n3"].api_status()["stopping"], what="n3 joined")
             await asyncio.sleep(1.5)
             assert not c.runs("batch-a"), "batch started while the cluster is stopping"
+            assert "stopped by hacore cluster stop" in c.service("batch", "n3")["reason"]
+            assert "hacore cluster stop" in c.daemons["n3"].api_why("batch")["reason"]
             assert not exited and len(c.daemons) == 3
             await c.daemons["n3"].api_cluster_stop(30.0, cancel=True)
             await wait_for(lambda: c.runs("batch-a"), what="batch runs again after --cancel")
