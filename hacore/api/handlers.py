@@ -17,7 +17,8 @@ from hacore.errors import HacoreError, InputError
 log = logging.getLogger("hacore.api")
 
 #: methods that change something (a future HTTPS server asks for more than a read token)
-WRITE_METHODS = frozenset({"service", "node", "config_push", "cluster_token", "cluster_remove"})
+WRITE_METHODS = frozenset({"service", "node", "config_push", "cluster_token", "cluster_remove",
+                           "cluster_stop"})
 #: the ``node`` method's operations (fence-ack: an operator confirms a manual fence)
 NODE_OPERATIONS = ("standby", "unstandby", "leave", "fence-ack")
 
@@ -74,6 +75,7 @@ class Api:
             "config_show": self._config_show,
             "cluster_token": self._cluster_token, "cluster_remove": self._cluster_remove,
         }
+        self._methods["cluster_stop"] = self._cluster_stop
 
     def methods(self) -> list[str]:
         return sorted(self._methods)
@@ -173,10 +175,24 @@ class Api:
             raise InputError(f"request parameter 'ttl' must be seconds, got {ttl!r}")
         return self.backend.api_cluster_token(float(ttl))  # type: ignore[attr-defined]
 
+    async def _cluster_stop(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Stop every service in order, then every daemon (``hacore cluster stop``)."""
+        return await _cluster_stop_request(self.backend, params)
+
     async def _cluster_remove(self, params: dict[str, Any]) -> dict[str, Any]:
         """Remove a stopped or fenced node (``hacore cluster remove``)."""
         node = _string(params, "node")
         return await self.backend.api_cluster_remove(node)  # type: ignore[attr-defined]
+
+
+async def _cluster_stop_request(backend: Any, params: dict[str, Any]) -> dict[str, Any]:
+    timeout = params.get("timeout", 600.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+        raise InputError(f"request parameter 'timeout' must be seconds > 0, got {timeout!r}")
+    cancel = params.get("cancel", False)
+    if not isinstance(cancel, bool):
+        raise InputError(f"request parameter 'cancel' must be true or false, got {cancel!r}")
+    return await backend.api_cluster_stop(float(timeout), cancel)  # type: ignore[no-any-return]
 
 
 def error_reply(exc: HacoreError) -> dict[str, Any]:

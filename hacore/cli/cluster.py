@@ -1,4 +1,5 @@
-"""`hacore cluster init / join / token / remove`: a cluster from one machine (docs/bootstrap.md)."""
+"""`hacore cluster init / join / token / remove / stop`: a cluster from one machine
+(docs/bootstrap.md); `stop` is in hacore/cli/cluster_stop.py."""
 
 from __future__ import annotations
 
@@ -51,10 +52,20 @@ def _join_command(token: dict[str, Any]) -> str:
 
 @click.group()
 def cluster() -> None:
-    """Make a cluster from one machine: init, join the others with tokens, remove nodes.
+    """Make a cluster from one machine: init, join the others with tokens, remove nodes;
+    stop the whole cluster.
 
     Example: hacore cluster init web --address 10.0.0.1
     """
+
+
+def _add_stop() -> None:
+    from hacore.cli.cluster_stop import stop  # hacore cluster stop (its own module)
+
+    cluster.add_command(stop)
+
+
+_add_stop()
 
 
 @cluster.command()

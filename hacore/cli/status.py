@@ -19,7 +19,9 @@ def render_status(st: dict[str, Any]) -> str:
     lines = [f"Cluster Status for {st['cluster']} @ {time.strftime('%a %b %d %H:%M:%S %Y')}",
              (f"Member Status: {'Quorate' if st['quorate'] else 'Inquorate'}"
               f" ({st['quorum']['total']} of {st['quorum']['expected']} votes, "
-              f"{st['quorum']['needed']} needed)"), "",
+              f"{st['quorum']['needed']} needed)"
+              + ("; the cluster is stopping (hacore cluster stop): nothing is started"
+                 if st.get("stopping") else "")), "",
              f" {'Member Name':<24} {'ID':>4}   Status",
              f" {'------ ----':<24} {'----':>4}   ------"]
     for m in st["members"]:

@@ -87,8 +87,12 @@ def timing(config_path: str, as_json: bool) -> None:
 
     config = load_config(config_path)
     report = failover_budgets(config, fence_agent_time=fence_agent_time)
+    probe = config.timing.probe_interval
     if as_json:
-        print_json(report.to_dict())
+        print_json({**report.to_dict(), "probe_interval": probe})
         return
-    for line in render_report(report):
+    lines = render_report(report)
+    lines.insert(1, f"Each node probes the services it does not run every {probe:g} s for a "
+                    "copy started by hand (S1; [timing] probe_interval)")
+    for line in lines:
         click.echo(line)

@@ -28,7 +28,7 @@ NODE_KEYS = ("name", "id", "addresses", "votes", "fence", "watchdog")
 QUORUM_KEYS = ("expected_votes", "two_node", "wait_for_all", "last_man_standing",
                "no_quorum_policy", "accept_split_brain")
 TIMING_KEYS = ("node_loss_timeout", "heartbeat_interval", "fence_timeout", "self_stop_margin",
-               "post_join_delay", "startup_fencing", "two_node_fence_delay")
+               "post_join_delay", "startup_fencing", "two_node_fence_delay", "probe_interval")
 FENCE_DEVICE_KEYS = ("name", "agent", "params", "secrets")
 DOMAIN_KEYS = ("members", "ordered", "restricted", "nofailback")
 DEFAULT_MESSAGE_PORT = 5416
@@ -171,6 +171,7 @@ def read_timing(f: Findings, data: dict[str, Any]) -> Timing:
         post_join_delay=t.number("post_join_delay", 3.0, minimum=0),
         startup_fencing=t.boolean("startup_fencing", True),
         two_node_fence_delay=t.number("two_node_fence_delay", 5.0, minimum=0),
+        probe_interval=t.number("probe_interval", 60.0),  # range: checks.check_timing
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from hacore.config.build_services import ServiceBuild
-from hacore.config.model import ClusterConfig
+from hacore.config.model import PROBE_INTERVAL_RANGE, ClusterConfig
 from hacore.config.positions import Path
 from hacore.config.problems import Findings
 
@@ -159,6 +159,11 @@ def check_timing(f: Findings, cfg: ClusterConfig) -> None:
         f.error(("timing", "two_node_fence_delay"), f"two_node_fence_delay "
                 f"{t.two_node_fence_delay:g} is not shorter than fence_timeout "
                 f"{t.fence_timeout:g}: the delayed side's fencing would always time out")
+    low, high = PROBE_INTERVAL_RANGE
+    if not low <= t.probe_interval <= high:
+        f.error(("timing", "probe_interval"), f"probe_interval = {t.probe_interval:g} is out "
+                f"of range; use {low:g} to {high:g} seconds (how often each node probes the "
+                "services it does not run for a copy started by hand; default 60)")
     for svc in cfg.services:
         for res in svc.walk():
             for op in res.operations:

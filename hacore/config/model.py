@@ -65,6 +65,9 @@ class Timing:
     post_join_delay: float = 3.0
     startup_fencing: bool = True
     two_node_fence_delay: float = 5.0
+    #: seconds between the idle probes of services a node does not run (S1: a copy
+    #: started by hand); PROBE_INTERVAL_RANGE is what the checks accept
+    probe_interval: float = 60.0
 
     @classmethod
     def derived(cls, node_loss_timeout: float) -> Timing:
@@ -78,6 +81,11 @@ class Timing:
         (an election after the coordinator was lost) waits before the no-quorum rule stops
         its services; counted in every self-stop deadline (S3)."""
         return self.node_loss_timeout
+
+
+#: the probe_interval values accepted (seconds): more often than every second keeps every
+#: agent's monitor busy on every node; less often than daily is no S1 check at all
+PROBE_INTERVAL_RANGE = (1.0, 86400.0)
 
 
 @dataclass(frozen=True)

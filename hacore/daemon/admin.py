@@ -14,6 +14,8 @@ from dataclasses import replace
 from typing import Any
 
 from hacore.config.model import ClusterConfig
+from hacore.daemon.cluster_stop import OPS as CLUSTER_STOP_OPS
+from hacore.daemon.cluster_stop import record_cluster_stop
 from hacore.daemon.events import EventLog
 from hacore.errors import OperationFailed
 from hacore.journal import compose
@@ -69,6 +71,8 @@ class AdminIntents:
                      f" on {request.node}" if request.node else "")
         elif request[0] == "fence-ack":
             self._fence_ack(request[1])
+        elif request[0] in CLUSTER_STOP_OPS:
+            record_cluster_stop(self, request[0])  # type: ignore[arg-type]
         else:
             op, node = request
             standby = (self.snap.standby | {node} if op == "standby"

@@ -38,6 +38,7 @@ class ApiBackend:
     state: LocalState
     local: LocalNode | None
     events: EventLog
+    exiting: bool
     #: what ``hacore node leave`` triggers: the daemon's clean shutdown (drain, stop, exit 0)
     on_leave: Callable[[], None] | None = None
 
@@ -92,6 +93,21 @@ class ApiBackend:
             return self._leave(node)
         reply = await self._forward({"what": "node", "op": op, "node": node})
         return {"ok": True, "version": reply.get("version")}
+
+    async def api_cluster_stop(self, timeout: float, cancel: bool = False) -> dict[str, Any]:
+        """``hacore cluster stop``: every service stopped in order, then every daemon exits
+        (this one last, right after answering); see hacore.daemon.cluster_stop."""
+        from hacore.daemon.cluster_stop import serve_cluster_stop
+
+        return await serve_cluster_stop(self, timeout, cancel)  # type: ignore[arg-type]
+
+    def exit_after_cluster_stop(self) -> None:
+        """Exit cleanly (like ``hacore node leave``; nothing runs here any more) a moment
+        from now, so that an answer being written goes out first."""
+        self.exiting = True
+        if self.on_leave is None:
+            return
+        asyncio.get_running_loop().call_later(0.3, self.on_leave)
 
     def _leave(self, node: str) -> dict[str, Any]:
         """``hacore node leave``: this daemon drains, stops and exits (asked on its own

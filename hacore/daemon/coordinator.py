@@ -26,6 +26,7 @@ from typing import Any
 
 from hacore.config.model import ClusterConfig
 from hacore.daemon.admin import AdminIntents
+from hacore.daemon.cluster_stop import end_after_restart
 from hacore.daemon.events import EventLog
 from hacore.daemon.fencer import Fencer
 from hacore.daemon.statuses import MemberStatuses
@@ -188,6 +189,7 @@ class Coordinator(Fencer, AdminIntents):
                 self.formed_at = self.clock()  # absent nodes may still be booting
                 self.startup_targets = frozenset(n for n, ln in snap.lost.items()
                                                  if not ln.fenced)
+        snap = end_after_restart(snap, view)  # hacore cluster stop: over once all restarted
         self.snap = replace(snap, quorate=view.quorate, coordinator=view.coordinator,
                             local=self.node)
         self.incarnations = {m.name: m.incarnation for m in view.members}

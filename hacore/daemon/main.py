@@ -34,8 +34,9 @@ def make_provider(config, node: str, key_file: str):  # type: ignore[no-untyped-
 
 async def run_daemon(config_path: str, node: str, state_dir: str, socket_path: str,
                      key_file: str) -> int:
-    """Run one node until SIGTERM/SIGINT or ``hacore node leave``; then move its services
-    to other nodes, stop what is left, tell the cluster it leaves, and return 0."""
+    """Run one node until SIGTERM/SIGINT, ``hacore node leave`` or the end of ``hacore
+    cluster stop`` (nothing runs here then); then move its services to other nodes, stop
+    what is left, tell the cluster it leaves, and return 0."""
     from hacore.config import load_config
     from hacore.daemon.node import NodeDaemon
     from hacore.membership.keyfile import load_key

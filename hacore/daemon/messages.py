@@ -21,6 +21,8 @@ anything twice:
   members (the newest wins), a push forwarded to the coordinator and its answer;
 - ``journal-req`` / ``journal-part``: one page of a member's event journal, asked by a node
   that shows the cluster-wide timeline (``hacore.daemon.journal_requests``);
+- ``cluster-exit`` (the node serving ``hacore cluster stop`` -> every other member, once
+  every service is stopped): exit cleanly (``hacore.daemon.cluster_stop``);
 - ``boot-req`` / ``boot-reply``: a node change (``hacore cluster join`` or ``remove``)
   asked of a node that does not coordinate, forwarded to the coordinator and its answer
   (``hacore.bootstrap.endpoint``).
@@ -35,7 +37,7 @@ from typing import Any
 KINDS = frozenset({"op", "result", "status", "admin", "admin-reply", "state", "state-ack",
                    "state-req", "leaving", "config", "config-ack", "config-offer",
                    "config-push", "config-pushed", "journal-req", "journal-part",
-                   "boot-req", "boot-reply"})
+                   "boot-req", "boot-reply", "cluster-exit"})
 
 #: the most a message may inflate to (a pushed configuration is at most 4 MiB of text)
 MAX_DECODED = 64 * 1024 * 1024

@@ -22,6 +22,7 @@ from hacore.config.model import ClusterConfig
 from hacore.daemon.alerting import DaemonAlerts
 from hacore.daemon.backend import ApiBackend
 from hacore.daemon.channel import MessageChannel, daemon_channel
+from hacore.daemon.cluster_stop import on_cluster_exit
 from hacore.daemon.configsync import KINDS as CONFIG_KINDS
 from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
@@ -45,7 +46,6 @@ log = logging.getLogger("hacore.daemon")
 
 TICK = 0.2
 REPORT_EVERY = 1.0
-PROBE_INTERVAL = 60.0  # probes of services not running here (S1: a copy started by hand)
 ADMIN_TIMEOUT = 65.0
 
 
@@ -55,7 +55,7 @@ class NodeDaemon(ApiBackend):
     def __init__(self, config: ClusterConfig, node: str, provider: MembershipProvider, *,
                  state_dir: str, socket_path: str | None = None,
                  executor: ForkServer | None = None, env: dict[str, str] | None = None,
-                 tick: float = TICK, probe_interval: float = PROBE_INTERVAL,
+                 tick: float = TICK, probe_interval: float | None = None,
                  metrics_listen: str | None = None) -> None:
         if config.node(node) is None:
             names = ", ".join(n.name for n in config.nodes)
@@ -71,7 +71,9 @@ class NodeDaemon(ApiBackend):
         self.state_dir = state_dir
         self.socket_path = socket_path
         self.tick = tick
-        self.probe_interval = probe_interval
+        #: seconds between idle probes (S1); None: [timing] probe_interval of the running
+        #: configuration (a pushed one applies from the next tick); tests may fix it here
+        self.probe_interval_override = probe_interval
         self._last_probe = time.time()
         self._probing: asyncio.Task[None] | None = None
         self._own_executor = executor is None
@@ -85,6 +87,7 @@ class NodeDaemon(ApiBackend):
         self.coordinator.wake = self._wake
         self.coordinator.withdraw = self._withdraw
         self.withdrawn: str | None = None  # why this node left the membership on purpose
+        self.exiting = False  # hacore cluster stop is complete: this daemon exits
         self.events = EventLog(os.path.join(state_dir, "journal"), node)
         self.coordinator.events = self.events
         self.metrics = ClusterMetrics(node, __version__)
@@ -108,6 +111,13 @@ class NodeDaemon(ApiBackend):
         self.configsync = ConfigSync(self)
         self._returning: asyncio.Task[None] | None = None
         self.join_endpoint: Any = None  # hacore.bootstrap.endpoint.JoinEndpoint (use_channel)
+
+    @property
+    def probe_interval(self) -> float:
+        """How often the services not running here are probed (S1), in seconds."""
+        if self.probe_interval_override is not None:
+            return self.probe_interval_override
+        return self.config.timing.probe_interval
 
     def _incarnation(self) -> int:
         return int(time.time() * 1000)
@@ -377,6 +387,9 @@ class NodeDaemon(ApiBackend):
         its next cycle; services that did not change are left alone."""
         old = self.config
         self.config = config
+        if old.timing.probe_interval != config.timing.probe_interval:
+            log.info("%s probes the services it does not run every %g s now (was %g s)",
+                     self.node, config.timing.probe_interval, old.timing.probe_interval)
         self.coordinator.config = config
         self.alerts.reconfigure(config)
         if _node_list(old) != _node_list(config):  # hacore cluster join / remove
@@ -447,6 +460,8 @@ class NodeDaemon(ApiBackend):
             self.journal_requests.on_message(sender, kind, body)
         elif kind == "admin":
             asyncio.ensure_future(self._serve_admin(sender, body))
+        elif kind == "cluster-exit":
+            on_cluster_exit(self, sender)
         elif kind == "admin-reply":
             waiter = self._admin_waiters.get(str(body.get("id")))
             if waiter is not None and not waiter.done():
@@ -468,6 +483,8 @@ class NodeDaemon(ApiBackend):
         try:
             if body.get("what") == "node":
                 version = await self.coordinator.admin((body["op"], body["node"]))
+            elif body.get("what") == "cluster":  # hacore cluster stop (cluster_stop.py)
+                version = await self.coordinator.admin((body["op"], ""))
             else:
                 request = AdminRequest(body["op"], body["service"], body.get("node"))
                 version = await self.coordinator.admin(request)

@@ -56,7 +56,8 @@ def build_status(config: ClusterConfig, view: MembershipView, snap: Snapshot | N
             "local": view.local, "quorate": view.quorate, "coordinator": view.coordinator,
             "epoch": view.epoch, "state_version": state_version,
             "quorum": {"expected": q.expected, "total": q.total, "needed": q.quorum},
-            "members": nodes, "services": services}
+            "members": nodes, "services": services,
+            "stopping": bool(snap is not None and snap.cluster_stop)}
 
 
 def build_nodes(config: ClusterConfig, view: MembershipView) -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 A dead daemon is not a dead node: its addresses, mounts and processes live on, and once the
 survivors' wait is over they start the same services elsewhere. So when the daemon process
-dies (anything but a clean exit after SIGTERM), the supervisor stops every resource of every
+dies (anything but a clean exit: exit status 0 after SIGTERM, ``hacore node leave`` or
+``hacore cluster stop``, which the supervisor follows by exiting 0 itself, so systemd's
+Restart=on-failure leaves it stopped), the supervisor stops every resource of every
 configured service on this node before it starts a new daemon: addresses first (they are
 what clients reach), then each service in its stop order. Stop on a stopped resource
 succeeds, so stopping everything is safe and needs no trust in the dead daemon's state file.

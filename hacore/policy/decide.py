@@ -15,6 +15,7 @@ from hacore.config.model import ClusterConfig
 from hacore.fencing import rules as fencing
 from hacore.policy import reasons as R
 from hacore.policy.actions import Action
+from hacore.policy.cluster_stop import cluster_stop_actions
 from hacore.policy.index import ServicePlan, index_for
 from hacore.policy.placement import Choice, Round, explain_choice, explain_no_node
 from hacore.policy.snapshot import ACTIVE_STATES, Report, ServiceStatus, Snapshot
@@ -38,6 +39,9 @@ def decide(config: ClusterConfig, snapshot: Snapshot, now: float) -> list[Action
     out: list[Action] = []
     if snapshot.lost:
         _fence_lost_nodes(rnd, out)
+    if snapshot.cluster_stop:  # hacore cluster stop: stop everything, start nothing
+        cluster_stop_actions(rnd, out)
+        return out
     services = snapshot.services
     reports = snapshot.reports
     for plan in ix.plans:

@@ -92,6 +92,9 @@ class Snapshot:
     coordinator: str | None = None
     lost: Mapping[str, LostNode] = field(default_factory=dict)
     standby: frozenset[str] = frozenset()
+    #: ``hacore cluster stop`` in progress: the daemons (node -> incarnation) that exit once
+    #: every service is stopped; empty when no cluster stop is under way (cluster_stop.py)
+    cluster_stop: Mapping[str, int] = field(default_factory=dict)
     services: Mapping[str, ServiceStatus] = field(default_factory=dict)
     reports: Mapping[str, Mapping[str, Report]] = field(default_factory=dict)
     local: str | None = None
@@ -154,7 +157,7 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         if st.placed_gen:
             entry["placed_gen"] = st.placed_gen
         services[name] = entry
-    return {
+    out: dict[str, Any] = {
         "members": dict(snap.members),
         "quorate": snap.quorate,
         "generation": snap.generation,
@@ -171,6 +174,9 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
         },
         "local": snap.local,
     }
+    if snap.cluster_stop:
+        out["cluster_stop"] = dict(snap.cluster_stop)
+    return out
 
 
 def _expect(cond: bool, where: str, what: str) -> None:
@@ -218,6 +224,12 @@ def _service_from_dict(name: str, raw: Any) -> ServiceStatus:
     )
 
 
+def _cluster_stop_from(raw: Any) -> dict[str, int]:
+    _expect(isinstance(raw, dict) and all(isinstance(v, int) for v in raw.values()),
+            "cluster_stop", f"expected an object {{node: incarnation}}, got {raw!r}")
+    return dict(raw)
+
+
 def snapshot_from_dict(raw: Any) -> Snapshot:
     """Read the JSON form back; raises InputError naming the bad key and what is valid."""
     _expect(isinstance(raw, dict), "top level", "expected a JSON object")
@@ -252,6 +264,7 @@ def snapshot_from_dict(raw: Any) -> Snapshot:
         coordinator=_opt_str(raw.get("coordinator"), "coordinator"),
         lost=lost,
         standby=frozenset(raw.get("standby", [])),
+        cluster_stop=_cluster_stop_from(raw.get("cluster_stop", {})),
         services={name: _service_from_dict(name, s) for name, s in services_raw.items()},
         reports=reports,
         local=_opt_str(raw.get("local"), "local"),

@@ -53,6 +53,9 @@ def waiting_reasons(config: ClusterConfig, snapshot: Snapshot, now: float) -> di
                              f"{lost.self_stop_deadline:g} s (S3)")
             else:
                 out[name] = f"{owner} is lost and neither fenced nor known to have stopped (S3)"
+        elif snapshot.cluster_stop and st.state == "stopped":
+            out[name] = ("stopped by hacore cluster stop: nothing starts until the daemons "
+                         "start again (or hacore cluster stop --cancel)")
         elif st.state == "stopped":
             svc = plan.service
             if svc.depend and not rnd.running(svc.depend):

@@ -49,7 +49,7 @@ class InprocCluster:
                       if (self.tokens(n.name) / f"{resource}.running").exists())
 
     async def boot(self, node: str, socket: bool = False,
-                   probe_interval: float = 60.0) -> NodeDaemon:
+                   probe_interval: float | None = None) -> NodeDaemon:
         self.tokens(node).mkdir(parents=True, exist_ok=True)
         daemon = NodeDaemon(self.config, node, self.bus.provider(node),
                             state_dir=str(self.base / node / "state"),
@@ -90,7 +90,7 @@ async def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str 
 @contextlib.asynccontextmanager
 async def inproc_cluster(config: ClusterConfig, base: Path, executor: ForkServer,
                          nodes: list[str] | None = None, socket: bool = False,
-                         probe_interval: float = 60.0, tls: bool = True
+                         probe_interval: float | None = None, tls: bool = True
                          ) -> AsyncIterator[InprocCluster]:
     cluster = InprocCluster(config, base, executor, tls=tls)
     try:

@@ -11,7 +11,7 @@ from hacore.daemon import configsync, messages
 
 
 @pytest.mark.parametrize("kind", sorted(endpoint.KINDS | configsync.KINDS
-                                        | {"journal-req", "journal-part"}))
+                                        | {"journal-req", "journal-part", "cluster-exit"}))
 def test_every_kind_sent_by_a_module_round_trips(kind: str) -> None:
     """encode accepts it and decode gives the same body back."""
     body = messages.decode(messages.encode(kind, {"id": "n2.1", "op": "remove"}))
