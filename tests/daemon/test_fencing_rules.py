@@ -50,8 +50,10 @@ def test_fence_ack_lets_recovery_go_on_when_the_fence_device_fails(tmp_path, exe
             assert refused.value.exit_code == 1
             await c.daemons["n3"].api_node("fence-ack", "n1")
             await wait_for(lambda: len(c.runs("web-a")) == 2, what="web started elsewhere")
+            # the resource runs before its start result is published: wait for the state
+            await wait_for(lambda: c.service("web", "n3")["state"] == "started",
+                           what="web reported started")
             assert c.service("web", "n3")["owner"] in ("n2", "n3")
-            assert c.service("web", "n3")["state"] == "started"
 
     asyncio.run(go())
     events = list(read_journal(journal_of(tmp_path, "n2")))
