@@ -176,7 +176,7 @@ class Coordinator(Fencer, AdminIntents):
                     snap = self._clean_leave(snap, name)
             for name in members:
                 if name not in snap.members:
-                    snap = node_joined(self.config, snap, name)
+                    snap = node_joined(self.config, snap, name, now=now)
                     self.events.record(compose.node_joined(name))
             services = dict(snap.services)
             for name, st in services.items():  # what a lost coordinator had in flight
@@ -230,7 +230,7 @@ class Coordinator(Fencer, AdminIntents):
                 self._forget_node(name)
         for name, incarnation in current.items():
             if name not in snap.members:
-                snap = node_joined(self.config, snap, name)
+                snap = node_joined(self.config, snap, name, now=now)
                 log.info("%s joined the membership", name)
                 self.events.record(compose.node_joined(name, incarnation=incarnation))
         self.incarnations = current

@@ -59,16 +59,27 @@ def node_lost(config: ClusterConfig, snap: Snapshot, node: str, *, last_heard: f
 
 
 def node_joined(config: ClusterConfig, snap: Snapshot, node: str, *,
-                seen_all: bool = True) -> Snapshot:
-    """``node`` joined (after a reboot: nothing of the cluster's runs there)."""
+                seen_all: bool = True, now: float | None = None) -> Snapshot:
+    """``node`` joined the membership.
+
+    What it ran is gone only when that is known: it was fenced (rebooted), its self-stop
+    deadline passed by ``now`` (S2 made it stop), or it was not lost at all. A node that
+    comes back before either (a view that dropped it for a moment, a partition healed
+    early, a daemon restarted) may still run its services: they stay active there until
+    its own status says otherwise, so nothing starts them elsewhere meanwhile (S1).
+    """
     members = dict(snap.members)
     members[node] = snap.generation + 1
+    prior = snap.lost.get(node)
+    gone = (prior is None or prior.fenced
+            or (now is not None and prior.deadline_passed(now)))
     lost = {n: ln for n, ln in snap.lost.items() if n != node}
     services = dict(snap.services)
-    for name, st in services.items():
-        if st.owner == node and st.state in ACTIVE_STATES:
-            services[name] = replace(st, state="stopped", owner=None, last_owner=node,
-                                     stop_failed_on=None)
+    if gone:
+        for name, st in services.items():
+            if st.owner == node and st.state in ACTIVE_STATES:
+                services[name] = replace(st, state="stopped", owner=None, last_owner=node,
+                                         stop_failed_on=None)
     return _with_members(config, snap, members, seen_all, lost=lost, services=services)
 
 

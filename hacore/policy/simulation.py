@@ -19,7 +19,7 @@ from hacore.policy.decide import decide
 from hacore.policy.facts import node_joined, node_lost, with_report
 from hacore.policy.noquorum import no_quorum_actions
 from hacore.policy.quorum import describe_quorum
-from hacore.policy.snapshot import Report, Snapshot, initial_snapshot
+from hacore.policy.snapshot import ACTIVE_STATES, Report, Snapshot, initial_snapshot
 
 MAX_ROUNDS = 200
 
@@ -173,8 +173,14 @@ class Simulation:
             result.notes.append(f"{node} is already a member; nothing happens")
             return
         seen = self._seen(set(self.snap.members) | {node})
-        self.snap = node_joined(self.config, self.snap, node, seen_all=seen)
-        result.notes.append(f"{node} joins with nothing running; the cluster has "
+        prior = self.snap.lost.get(node)
+        back = (prior is not None and not prior.fenced and not prior.deadline_passed(self.now)
+                and any(st.owner == node and st.state in ACTIVE_STATES
+                        for st in self.snap.services.values()))
+        self.snap = node_joined(self.config, self.snap, node, seen_all=seen, now=self.now)
+        how = ("comes back unfenced before its self-stop deadline: what it ran counts as "
+               "still running there" if back else "joins with nothing running")
+        result.notes.append(f"{node} {how}; the cluster has "
                             f"{describe_quorum(self.config, self.snap.members)} and is "
                             f"{'quorate' if self.snap.quorate else 'NOT quorate'}")
 

@@ -158,15 +158,19 @@ def test_daemon_restart_adopts_what_runs(tmp_path, executor):
                            c.service("web", "n2")["owner"] == "n1")
             await wait_for(lambda: c.service("web", "n3")["owner"] == "n1")
             stamp = (c.tokens("n1") / "web-a.running").stat().st_mtime_ns
-            placed = c.daemons["n1"].coordinator.snap.status("web").placed_gen
+            before = c.daemons["n1"].coordinator.incarnations["n1"]
             await c.crash("n1")
             await c.boot("n1")
-            def adopted():
+
+            def adopted():  # the new n1 is a member and its own status says web runs there
                 coord = next((d.coordinator for d in c.daemons.values()
                               if d.coordinator.active and d.coordinator.snap), None)
-                st = coord.snap.status("web") if coord else None
-                return st is not None and st.owner == "n1" and st.state == "started" and \
-                    st.placed_gen > placed
+                if coord is None or coord.incarnations.get("n1") in (None, before):
+                    return False
+                st = coord.snap.status("web")
+                said = (coord.status_of("n1") or {}).get("services", {}).get("web", {})
+                return st.owner == "n1" and st.state == "started" and \
+                    said.get("status") == "running"
 
             await wait_for(adopted, what="adopted")
             await asyncio.sleep(0.5)
