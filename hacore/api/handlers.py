@@ -17,7 +17,8 @@ from hacore.errors import HacoreError, InputError
 log = logging.getLogger("hacore.api")
 
 #: methods that change something (a future HTTPS server asks for more than a read token)
-WRITE_METHODS = frozenset({"service", "node", "config_push", "cluster_token", "cluster_remove"})
+WRITE_METHODS = frozenset({"service", "node", "config_push", "cluster_token", "cluster_remove",
+                           "cluster_maintenance"})
 #: the ``node`` method's operations (fence-ack: an operator confirms a manual fence)
 NODE_OPERATIONS = ("standby", "unstandby", "leave", "fence-ack")
 
@@ -73,6 +74,7 @@ class Api:
             "config_push": self._config_push,
             "config_show": self._config_show,
             "cluster_token": self._cluster_token, "cluster_remove": self._cluster_remove,
+            "cluster_maintenance": self._cluster_maintenance,
         }
 
     def methods(self) -> list[str]:
@@ -172,6 +174,13 @@ class Api:
         if isinstance(ttl, bool) or not isinstance(ttl, (int, float)):
             raise InputError(f"request parameter 'ttl' must be seconds, got {ttl!r}")
         return self.backend.api_cluster_token(float(ttl))  # type: ignore[attr-defined]
+
+    async def _cluster_maintenance(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The whole cluster in maintenance (``on``: true) or out of it."""
+        on = params.get("on")
+        if not isinstance(on, bool):
+            raise InputError(f"request parameter 'on' must be true or false, got {on!r}")
+        return await self.backend.api_cluster_maintenance(on)  # type: ignore[attr-defined,no-any-return]
 
     async def _cluster_remove(self, params: dict[str, Any]) -> dict[str, Any]:
         """Remove a stopped or fenced node (``hacore cluster remove``)."""

@@ -225,3 +225,8 @@ def remove(node: str, socket_path: str | None, timeout: float, as_json: bool) ->
                f"nodes: {', '.join(reply['nodes'])}; expected votes "
                f"{reply['expected_before']} -> {reply['expected_after']}, quorum "
                f"{reply['quorum']}")
+
+
+from hacore.cli.maintenance import cluster_maintenance  # noqa: E402
+
+cluster.add_command(cluster_maintenance)

@@ -107,7 +107,7 @@ def _verb(op: str, summary: str, with_target: bool) -> click.Command:
 
 @click.group()
 def service() -> None:
-    """Enable, disable, restart, relocate, freeze or unfreeze a service.
+    """Enable, disable, restart, relocate, freeze, unfreeze a service, or maintenance on|off.
 
     Example: hacore service relocate web --to n2
     """
@@ -121,3 +121,7 @@ for _op, _summary, _target in (
         ("freeze", "Stop checking and moving a service (it keeps running).", False),
         ("unfreeze", "Check and move a frozen service again.", False)):
     service.add_command(_verb(_op, _summary, _target))
+
+from hacore.cli.maintenance import service_maintenance  # noqa: E402
+
+service.add_command(service_maintenance)

@@ -173,6 +173,8 @@ class LocalNode:
         self._save()
         self._running.pop(op_id, None)
         self.send(sender, "result", result)
+        if kind == "probe":  # the coordinator waits for the status after a probe
+            self.report()
 
     async def execute(self, kind: str, service: str, resources: list[str],
                       env: dict[str, str] | None = None) -> StepOutcome:
@@ -181,6 +183,8 @@ class LocalNode:
         svc = self.config.service(service)
         if svc is None:
             return StepOutcome(False, f"no service {service!r} in this node's configuration")
+        if kind == "probe":
+            return await self._probe_op(service, svc.start_order)
         runner = self.runner
         active = self.active.get(service, [])
         self.frozen.discard(service)
@@ -221,6 +225,26 @@ class LocalNode:
             return StepOutcome(started.ok, started.detail, started.resource,
                                out.steps + started.steps)
         return StepOutcome(False, f"unknown op kind {kind!r}")
+
+    async def _probe_op(self, service: str, start_order: tuple[str, ...] | list[str]
+                        ) -> StepOutcome:
+        """The coordinator's ``probe`` op (the service left maintenance): find afresh what
+        runs here, whatever this node believed, and monitor it. Called under its lock."""
+        found = await self.runner.probe(service)
+        if found.status == "stopped":
+            self.runner.unmonitor(service)
+            self.active.pop(service, None)
+            self.failed.pop(service, None)
+            return StepOutcome(True, f"probe: {service} is not active on {self.node}")
+        self.active[service] = self.active.get(service) or list(start_order)
+        if found.status == "failed":
+            self.runner.unmonitor(service)
+            self.failed[service] = found.resource or ""
+        else:
+            self.failed.pop(service, None)
+            self.runner.monitor(service, self.active[service])
+        return StepOutcome(True, f"probe: {service} is {found.status} on {self.node} "
+                                 f"({found.detail})")
 
     # -- S2: the no-quorum rule -----------------------------------------------------------
 
@@ -302,9 +326,13 @@ class LocalNode:
         finally:
             self._stopping.discard(service)
 
-    async def stop_everything(self) -> None:
-        """Stop every active service here, in stop order (a clean shutdown)."""
+    async def stop_everything(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
+        """Stop every active service here but ``keep`` (services in maintenance), in stop
+        order (a clean shutdown)."""
         for name in list(self.active):
+            if name in keep:
+                log.warning("%s keeps running on %s: it is in maintenance", name, self.node)
+                continue
             async with self._lock(name):
                 out = await self.execute("stop", name, [])
             self.events.steps(name, out.steps, out.resource, out.detail, None)

@@ -25,7 +25,11 @@ from hacore.daemon.channel import MessageChannel, daemon_channel
 from hacore.daemon.configsync import KINDS as CONFIG_KINDS
 from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
-from hacore.daemon.departure import drain_before_leaving, unstandby_after_return
+from hacore.daemon.departure import (
+    drain_before_leaving,
+    kept_in_maintenance,
+    unstandby_after_return,
+)
 from hacore.daemon.events import EventLog
 from hacore.daemon.forwarding import ServedRequests, ask_coordinator
 from hacore.daemon.journal_requests import JournalRequests
@@ -145,7 +149,9 @@ class NodeDaemon(ApiBackend):
 
     async def stop(self, stop_services: bool = False, drain: bool = False) -> None:
         """Leave: optionally move services away first (``drain``, see departure.py), stop
-        ticking, optionally stop what runs here, close everything."""
+        ticking, optionally stop what runs here, close everything. Services in maintenance
+        (or all, in cluster maintenance) are left running (``kept_in_maintenance``)."""
+        kept = kept_in_maintenance(self) if stop_services and self.local is not None else set()
         if drain and stop_services and self.local is not None:
             await drain_before_leaving(self)
         if self.local is not None:
@@ -171,9 +177,9 @@ class NodeDaemon(ApiBackend):
             await self.metrics_server.close()
         if self.local is not None:
             if stop_services:
-                await self.local.stop_everything()
-                if not self.local.active:
-                    await self._say_leaving()
+                await self.local.stop_everything(keep=kept)
+                if not set(self.local.active) - kept:
+                    await self._say_leaving(kept)
             self.local.runner.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -205,18 +211,28 @@ class NodeDaemon(ApiBackend):
             self.local.enforce_no_quorum()
         self._tasks.append(asyncio.ensure_future(self.provider.stop()))
 
-    async def _say_leaving(self) -> None:
-        """Tell every member this incarnation stopped everything (sent thrice: datagrams)."""
+    async def _say_leaving(self, kept: set[str] | None = None) -> None:
+        """Tell every member this incarnation stopped everything (sent thrice: datagrams),
+        except ``kept``: services in maintenance it leaves running."""
         view = self.provider.view()
         me = view.member(self.node)
         if me is None:
             return
+        body: dict[str, Any] = {"incarnation": me.incarnation}
+        if kept:
+            body["kept"] = sorted(kept)
         for _ in range(3):
             for name in view.member_names():
                 if name != self.node:
-                    self.send(name, "leaving", {"incarnation": me.incarnation})
+                    self.send(name, "leaving", body)
             await asyncio.sleep(0.05)
-        log.info("%s stopped every service it ran and told the cluster it leaves", self.node)
+        if kept:
+            log.warning("%s leaves %s running (maintenance) and told the cluster it leaves: "
+                        "it is not fenced, and its start-up probes adopt them when it returns",
+                        self.node, ", ".join(sorted(kept)))
+        else:
+            log.info("%s stopped every service it ran and told the cluster it leaves",
+                     self.node)
 
     async def _loop(self) -> None:
         while True:
@@ -414,6 +430,9 @@ class NodeDaemon(ApiBackend):
         if body.get("t") == "leaving":  # the provider's incarnation, not the payload's
             if int(body.get("incarnation", -1)) == msg.incarnation:
                 self.coordinator.clean_leaves[msg.sender] = msg.incarnation
+                kept = body.get("kept")
+                if isinstance(kept, list) and kept:  # left running in maintenance
+                    self.coordinator.kept_leaves[msg.sender] = [str(k) for k in kept]
             return
         try:
             self._handle(msg.sender, body)
@@ -468,6 +487,8 @@ class NodeDaemon(ApiBackend):
         try:
             if body.get("what") == "node":
                 version = await self.coordinator.admin((body["op"], body["node"]))
+            elif body.get("what") == "cluster-maintenance":
+                version = await self.coordinator.cluster_maintenance(bool(body.get("on")))
             else:
                 request = AdminRequest(body["op"], body["service"], body.get("node"))
                 version = await self.coordinator.admin(request)

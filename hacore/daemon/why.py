@@ -43,7 +43,8 @@ def explain_service(config: ClusterConfig, snap: Snapshot, service: str,
     else:
         reason = f"{service} is {st.state}" + (f" on {st.owner}" if st.owner else "")
     return {"service": service, "state": st.state, "owner": st.owner, "running": running,
-            "frozen": st.frozen, "quorate": snap.quorate, "reason": reason,
+            "frozen": st.frozen, "maintenance": snap.unmanaged(service),
+            "quorate": snap.quorate, "reason": reason,
             "blocking": blocking,
             "candidates": [_candidate(rnd, plan, snap, n.name, service)
                            for n in config.nodes]}

@@ -1,0 +1,149 @@
+"""Maintenance mode in running daemons (in-process cluster, token resources)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from inproc import inproc_cluster, wait_for
+from test_journal import fenced_config
+
+from hacore.api.client import ApiError
+from hacore.errors import HacoreError
+
+pytestmark = pytest.mark.slow
+
+
+def _coordinator(c):
+    return next(d.coordinator for d in c.daemons.values()
+                if d.coordinator.active and d.coordinator.snap is not None)
+
+
+def _ops(c, service, kinds=("start", "stop", "restart")):
+    """Every op of ``kinds`` each live daemon ran for ``service`` (id, node, kind)."""
+    return sorted((r["id"], r["node"], r["kind"]) for d in c.daemons.values()
+                  for r in d.state.done.values()
+                  if r["service"] == service and r["kind"] in kinds)
+
+
+def test_service_maintenance_monitor_failure_is_shown_not_acted_on(tmp_path, executor):
+    """web in maintenance: its resource vanishing on n2 shows in status and why on another
+    node, nothing restarts it, restart is refused naming the way out; maintenance off
+    re-probes and restarts it."""
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n2")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n2"] and
+                           c.service("web", "n3")["state"] == "started", what="web on n2")
+            await c.daemons["n3"].api_service("maintenance-on", "web", None)
+            await wait_for(lambda: c.service("web", "n3")["maintenance"], what="maintenance")
+            before = _ops(c, "web")
+            (c.tokens("n2") / "web-a.running").unlink()  # killed by hand
+            await wait_for(lambda: c.service("web", "n3")["reports"].get("n2"),
+                           what="the failed monitor reported")
+            svc = c.service("web", "n3")
+            assert "in maintenance; its monitor on n2 fails" in svc["reason"]
+            assert "hacore does nothing until maintenance is off" in svc["reason"]
+            why = c.daemons["n1"].api_why("web")
+            assert why["maintenance"] and "its monitor on n2 fails" in why["reason"]
+            with pytest.raises(ApiError, match="is in maintenance.*maintenance off web"):
+                await c.daemons["n1"].api_service("restart", "web", None)
+            await asyncio.sleep(1.5)  # five monitor intervals: nothing is done about it
+            assert c.runs("web-a") == [] and _ops(c, "web") == before
+            assert _coordinator(c).snap.status("web").restarts == ()
+            await c.daemons["n3"].api_service("maintenance-off", "web", None)
+            await wait_for(lambda: c.runs("web-a") == ["n2"] and
+                           c.service("web", "n3")["state"] == "started"
+                           and not c.service("web", "n3")["unmanaged"], what="web recovered")
+            probes = [r for d in c.daemons.values() for r in d.state.done.values()
+                      if r["kind"] == "probe" and r["service"] == "web"]
+            assert sorted(r["node"] for r in probes) == ["n1", "n2", "n3"]
+
+    asyncio.run(go())
+
+
+def test_copy_started_by_hand_is_reported_then_stopped_after_maintenance(tmp_path, executor):
+    """A copy of web started by hand on n3 during maintenance is found by the periodic
+    probes and reported, not stopped; leaving maintenance stops it there (S1), n2 keeps its
+    copy."""
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n2")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor, probe_interval=0.3) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n2"] and
+                           c.service("web", "n1")["state"] == "started", what="web on n2")
+            await c.daemons["n1"].api_service("maintenance-on", "web", None)
+            (c.tokens("n3") / "web-a.running").write_text("by hand\n")
+            await wait_for(lambda: c.service("web", "n1")["reports"].get("n3"),
+                           what="the copy on n3 reported")
+            assert "ALSO REPORTED RUNNING on n3" in c.service("web", "n1")["reason"]
+            await asyncio.sleep(1.0)
+            assert c.runs("web-a") == ["n2", "n3"]
+            await c.daemons["n1"].api_service("maintenance-off", "web", None)
+            await wait_for(lambda: c.runs("web-a") == ["n2"], what="the copy on n3 stopped")
+            assert c.service("web", "n1")["owner"] == "n2"
+
+    asyncio.run(go())
+
+
+def test_cluster_maintenance_daemon_stop_leaves_services_and_is_adopted(tmp_path, executor):
+    """Cluster maintenance on: n2's daemon stops cleanly, web keeps running there, n2 is not
+    fenced and web not recovered elsewhere; n2's daemon returns and adopts web (no start);
+    maintenance off changes nothing. Enable is refused meanwhile."""
+    config = fenced_config(tmp_path, services={"web": ["web-a"], "db": ["db-a"]}, first="n2")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n2"] and c.runs("db-a") == ["n2"]
+                           and c.service("db", "n1")["state"] == "started", what="both on n2")
+            reply = await c.daemons["n1"].api_cluster_maintenance(True)
+            assert reply["maintenance"] and reply["version"] > 0
+            await wait_for(lambda: c.status("n3")["maintenance"], what="flag on n3")
+            token = (c.tokens("n2") / "web-a.running").stat().st_mtime_ns
+            n2 = c.daemons.pop("n2")
+            await n2.stop(stop_services=True, drain=True)
+            c.bus.crash("n2")
+            ran = set(_ops(c, "web") + _ops(c, "db")) | {
+                (r["id"], r["node"], r["kind"]) for r in n2.state.done.values()
+                if r["kind"] in ("start", "stop", "restart")}
+            await wait_for(lambda: "n2" in _coordinator(c).snap.lost, what="n2 lost")
+            lost = _coordinator(c).snap.lost["n2"]
+            assert lost.kept_running and not lost.fenced
+            assert "left with it running" in c.service("web", "n1")["reason"]
+            with pytest.raises(ApiError, match="the cluster is in maintenance"):
+                await c.daemons["n1"].api_service("enable", "web", None)
+            await asyncio.sleep(1.5)
+            assert c.runs("web-a") == ["n2"] and c.runs("db-a") == ["n2"]
+            assert not (tmp_path / "fence.log").exists()
+            await c.boot("n2")
+            await wait_for(lambda: "n2" not in _coordinator(c).snap.lost
+                           and c.service("web", "n1")["owner"] == "n2"
+                           and c.service("db", "n1")["owner"] == "n2"
+                           and c.service("web", "n1")["state"] == "started", what="adopted")
+            await c.daemons["n1"].api_cluster_maintenance(False)
+            await wait_for(lambda: not c.status("n3")["maintenance"] and not any(
+                s["unmanaged"] for s in c.status("n1")["services"]), what="managed again")
+            await asyncio.sleep(1.0)
+            assert c.runs("web-a") == ["n2"] and c.runs("db-a") == ["n2"]
+            assert (c.tokens("n2") / "web-a.running").stat().st_mtime_ns == token
+            assert set(_ops(c, "web") + _ops(c, "db")) == ran  # no start, stop, restart since
+            assert not (tmp_path / "fence.log").exists()
+
+    asyncio.run(go())
+
+
+def test_cluster_maintenance_refused_without_quorum_and_bad_input(tmp_path, executor):
+    """The cluster flag needs quorum (exit 1 with the reason) and a boolean (exit 2)."""
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n1")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor, nodes=["n1"]) as c:
+            with pytest.raises(HacoreError, match="not quorate") as err:
+                await c.daemons["n1"].api_cluster_maintenance(True)
+            assert err.value.exit_code == 1
+            reply = await c.daemons["n1"].api.call("cluster_maintenance", {"on": "yes"})
+            assert reply["error"]["exit_code"] == 2
+
+    asyncio.run(go())
