@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from hacore.cli.maintenance import cluster_maintenance
 from hacore.cli.render import handled, print_json
 
 _SOCKET_HELP = "The daemon's control socket (default: $HACORE_SOCKET, else /run/hacore/hacore.sock)."
@@ -226,7 +227,5 @@ def remove(node: str, socket_path: str | None, timeout: float, as_json: bool) ->
                f"{reply['expected_before']} -> {reply['expected_after']}, quorum "
                f"{reply['quorum']}")
 
-
-from hacore.cli.maintenance import cluster_maintenance  # noqa: E402
 
 cluster.add_command(cluster_maintenance)

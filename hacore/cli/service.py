@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from hacore.cli.maintenance import service_maintenance
 from hacore.cli.render import handled
 from hacore.cli.status import socket_option
 from hacore.errors import OperationFailed
@@ -121,7 +122,5 @@ for _op, _summary, _target in (
         ("freeze", "Stop checking and moving a service (it keeps running).", False),
         ("unfreeze", "Check and move a frozen service again.", False)):
     service.add_command(_verb(_op, _summary, _target))
-
-from hacore.cli.maintenance import service_maintenance  # noqa: E402
 
 service.add_command(service_maintenance)

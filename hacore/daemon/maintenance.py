@@ -75,6 +75,9 @@ class MaintenanceSteps:
     def _publish(self) -> int:
         raise NotImplementedError
 
+    def cycle(self) -> list[Action]:
+        raise NotImplementedError
+
     # -- the cluster's flag ---------------------------------------------------------------
 
     async def cluster_maintenance(self, on: bool, timeout: float = 60.0) -> int:
@@ -154,8 +157,8 @@ class MaintenanceSteps:
         del self.probing[service]
         self.snap = apply(self.config, self.snap, [rnd.action], [True], now=self.clock())
         log.info("every member probed %s: the policy manages it again", service)
-        self._publish()
-        self.wake()
+        if not self.cycle():  # decide at once: the state published next holds its first
+            self._publish()   # action too (no state says "managed" before it is acted on)
 
     def retry_probes(self, now: float) -> None:
         """Resend unanswered probe ops (same ids); a member that left is not waited for."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
+import json
 
 import pytest
 from inproc import inproc_cluster, wait_for
@@ -147,3 +147,31 @@ def test_cluster_maintenance_refused_without_quorum_and_bad_input(tmp_path, exec
             assert reply["error"]["exit_code"] == 2
 
     asyncio.run(go())
+
+
+def test_maintenance_commands_print_one_line_and_json(tmp_path, executor):
+    """The CLI: service and cluster maintenance on/off print their line (or JSON), status
+    shows the cluster flag on its first line, an unknown service exits 2."""
+    from test_cli import ClusterThread, hacore
+
+    with ClusterThread(tmp_path, executor) as cluster:
+        sock = cluster.socket("n2")
+        out = hacore("service", "maintenance", "on", "web", "--socket", sock).stdout
+        assert out.strip() == "service web is in maintenance: hacore will neither start nor stop it"
+        st = json.loads(hacore("status", "--json", "--socket", cluster.socket("n3")).stdout)
+        web = next(s for s in st["services"] if s["name"] == "web")
+        assert web["maintenance"] and web["unmanaged"] and "in maintenance" in web["reason"]
+        out = hacore("service", "maintenance", "off", "web", "--json", "--socket", sock).stdout
+        reply = json.loads(out)
+        assert reply["maintenance"] is False and reply["state"] == "started"
+        out = hacore("cluster", "maintenance", "on", "--socket", sock).stdout
+        assert out.strip().startswith("the cluster is in maintenance")
+        first = hacore("status", "--socket", cluster.socket("n1")).stdout.splitlines()[0]
+        assert "[MAINTENANCE: nothing is started or stopped]" in first
+        refused = hacore("service", "disable", "db", "--socket", sock, check=False)
+        assert refused.returncode == 1 and "cluster maintenance off" in refused.stderr
+        out = hacore("cluster", "maintenance", "off", "--json", "--socket", sock).stdout
+        assert json.loads(out)["maintenance"] is False
+        bad = hacore("service", "maintenance", "on", "nope", "--socket", sock, check=False)
+        assert bad.returncode == 2 and "no service named 'nope'" in bad.stderr
+        assert cluster.cluster.runs("web-a") and cluster.cluster.runs("db-a")
