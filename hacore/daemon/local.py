@@ -21,7 +21,7 @@ from typing import Any
 
 from hacore.config.model import ClusterConfig
 from hacore.daemon.events import EventLog
-from hacore.daemon.runner import ServiceRunner, StepOutcome, fenced_env
+from hacore.daemon.runner import ServiceRunner, StepOutcome, fenced_env, monitor_settings
 from hacore.daemon.store import LocalState, LocalStore
 from hacore.daemon.watchdog import AliveSignal, node_healthy
 from hacore.executor.operation import KILL_WAIT, OperationResult
@@ -60,6 +60,9 @@ class LocalNode:
         self.alive = AliveSignal.from_env()  # the beat the supervisor's watchdog feeder reads
         #: self_stop_budget's last answer, for (configuration, active services)
         self._budget: tuple[ClusterConfig, frozenset[str], float] | None = None
+        #: whether a service is in maintenance (set by the NodeDaemon from the cluster state)
+        self.unmanaged: Callable[[str], bool] = lambda service: False
+        self._watching: dict[str, asyncio.Task[None]] = {}
         runner.on_failure = self.on_monitor_failure
 
     def _lock(self, service: str) -> asyncio.Lock:
@@ -133,6 +136,33 @@ class LocalNode:
         log.warning("%s on %s: monitor of %s says %s; reported to the coordinator", service,
                     self.node, resource, result.code.label)
         self.report()
+        if self.unmanaged(service) and service not in self._watching:
+            self._watching[service] = asyncio.ensure_future(self._watch_in_maintenance(service))
+
+    async def _watch_in_maintenance(self, service: str) -> None:
+        """A service in maintenance whose monitor failed: nobody restarts it, so keep
+        probing it at its monitor interval; fixed by hand, it is reported running again and
+        monitored as before. Ends when it runs again or leaves maintenance."""
+        svc = self.config.service(service)
+        try:
+            intervals = [monitor_settings(r)[0] for r in svc.walk()] if svc else []
+            interval = min((i for i in intervals if i > 0), default=10.0)
+            while service in self.failed and self.unmanaged(service) and not self.closing:
+                await asyncio.sleep(interval)
+                async with self._lock(service):
+                    if service not in self.failed or not self.unmanaged(service):
+                        return
+                    found = await self.runner.probe(service)
+                    if found.status == "running":
+                        self.failed.pop(service, None)
+                        self.seq += 1
+                        log.warning("%s runs again on %s (in maintenance): monitored again",
+                                    service, self.node)
+                        self.runner.monitor(service, self.active.get(service))
+                        self.report()
+                        return
+        finally:
+            self._watching.pop(service, None)
 
     # -- ops from the coordinator ---------------------------------------------------------
 

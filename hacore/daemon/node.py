@@ -126,6 +126,7 @@ class NodeDaemon(ApiBackend):
                                may_start=self._may_start, env=self.env)
         self.local = LocalNode(self.config, self.node, runner, self.store, self.state,
                                self.send, self.provider.view, self.events)
+        self.local.unmanaged = self._unmanaged
         self.alerts.start()
         await self.local.probe_all()
         self._unsubscribe.append(self.provider.on_event(self._on_event))
@@ -193,6 +194,11 @@ class NodeDaemon(ApiBackend):
             self.executor = None
         await self.alerts.stop()
         self.events.close()
+
+    def _unmanaged(self, service: str) -> bool:
+        """The service is in maintenance (or the cluster is), as this node knows it."""
+        snap = self.cluster_snapshot()
+        return snap is not None and snap.unmanaged(service)
 
     def _may_start(self) -> bool:
         return self.withdrawn is None and self.provider.holds_fresh_lease()

@@ -175,3 +175,28 @@ def test_maintenance_commands_print_one_line_and_json(tmp_path, executor):
         bad = hacore("service", "maintenance", "on", "nope", "--socket", sock, check=False)
         assert bad.returncode == 2 and "no service named 'nope'" in bad.stderr
         assert cluster.cluster.runs("web-a") and cluster.cluster.runs("db-a")
+
+
+def test_monitor_keeps_watching_in_maintenance(tmp_path, executor):
+    """In maintenance, a resource that failed and is fixed by hand is seen running again
+    (the failure disappears from status) without hacore starting anything."""
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n2")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n2"] and
+                           c.service("web", "n1")["state"] == "started", what="web on n2")
+            await c.daemons["n1"].api_service("maintenance-on", "web", None)
+            before = _ops(c, "web")
+            token = c.tokens("n2") / "web-a.running"
+            token.unlink()
+            await wait_for(lambda: c.service("web", "n1")["reports"].get("n2"), what="failed")
+            token.write_text("n2\n")  # fixed by hand
+            await wait_for(lambda: not c.service("web", "n1")["reports"], what="running again")
+            assert "its monitors on n2 report it running" in c.service("web", "n1")["reason"]
+            token.unlink()  # the monitor runs again: a second failure is seen too
+            await wait_for(lambda: c.service("web", "n1")["reports"].get("n2"),
+                           what="failed again")
+            assert _ops(c, "web") == before
+
+    asyncio.run(go())
