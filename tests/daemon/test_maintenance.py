@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import pytest
 from inproc import inproc_cluster, wait_for
@@ -198,5 +199,38 @@ def test_monitor_keeps_watching_in_maintenance(tmp_path, executor):
             await wait_for(lambda: c.service("web", "n1")["reports"].get("n2"),
                            what="failed again")
             assert _ops(c, "web") == before
+
+    asyncio.run(go())
+
+
+def test_whole_cluster_restart_keeps_maintenance_over_a_stale_node(tmp_path, executor):
+    """n3 is down while web and then the cluster go into maintenance; n2 stops next, so n1,
+    alone, stops web anyway (the no-quorum rule, S2, holds in maintenance). Every daemon
+    starts again, n3 first: the flags come back from the quorum's newer state (S5), and
+    nothing starts web while the cluster is in maintenance."""
+    from daemon_support import token_config
+
+    config = token_config(tmp_path, services={"web": ["web-a"]}, first="n1")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n1"] and
+                           c.service("web", "n2")["state"] == "started", what="web on n1")
+            await c.crash("n3")
+            await c.daemons["n2"].api_service("maintenance-on", "web", None)
+            await c.daemons["n2"].api_cluster_maintenance(True)
+            await c.crash("n2")
+            await wait_for(lambda: c.runs("web-a") == [], what="n1 alone stops web (S2)")
+            ran = set(_ops(c, "web"))
+            await c.crash("n1")
+            for name in ["n3", "n2", "n1"]:
+                await c.boot(name)
+            await wait_for(lambda: any(d.coordinator.active and d.coordinator.snap
+                                       and d.coordinator.ready(time.time())
+                                       for d in c.daemons.values()), what="a coordinator")
+            await wait_for(lambda: c.status("n3")["maintenance"], what="the flag on n3")
+            assert c.service("web", "n3")["maintenance"]
+            await asyncio.sleep(1.0)
+            assert c.runs("web-a") == [] and set(_ops(c, "web")) <= ran  # nothing started
 
     asyncio.run(go())
