@@ -63,6 +63,10 @@ class LocalNode:
         #: whether a service is in maintenance (set by the NodeDaemon from the cluster state)
         self.unmanaged: Callable[[str], bool] = lambda service: False
         self._watching: dict[str, asyncio.Task[None]] = {}
+        #: services in maintenance found running at start-up, spared by the no-quorum rule
+        #: until this daemon first sees quorum or the deadline (monotonic) passes
+        self._startup_hold: set[str] = set()
+        self._hold_until = 0.0
         runner.on_failure = self.on_monitor_failure
 
     def _lock(self, service: str) -> asyncio.Lock:
@@ -294,6 +298,8 @@ class LocalNode:
             quorum_lost_at=self.quorum_lost_at,
             self_stop_budget=grace + self.self_stop_budget(), now=now))
         cut_off = self.stalled or self.withdrawn
+        if view.quorate or cut_off or now >= self._hold_until:
+            self._startup_hold = set()
         if (view.quorate and not cut_off) or not self.active:
             return
         if (not cut_off and self.quorum_lost_at is not None
@@ -302,7 +308,7 @@ class LocalNode:
             return  # an election: the votes are here, a coordinator's lease is not yet
         services = {name: ServiceStatus(state="started", owner=self.node,
                                         frozen=name in self.frozen)
-                    for name in self.active}
+                    for name in self.active if name not in self._startup_hold}
         local = Snapshot(members={m: 0 for m in view.member_names()}, quorate=False,
                          services=services, local=self.node)
         why = ("its loop stalled" if self.stalled else
@@ -318,6 +324,19 @@ class LocalNode:
                 self._stopping.add(name)
                 log.warning("%s", action.reason)
                 asyncio.ensure_future(self._stop_alone(name, list(action.resources)))
+
+    def hold_at_startup(self, services: set[str], grace: float) -> None:
+        """Services in maintenance that start-up probes found running (the cluster left them
+        running for this node, e.g. a daemon upgrade): the no-quorum rule spares them until
+        this daemon first sees quorum, at most ``grace`` seconds. The cluster does not
+        recover them elsewhere meanwhile (maintenance; a node that left keeping them is
+        fenced before they are recovered), so S2 has nothing to protect yet; a daemon that
+        starts into a partition still stops them after the grace."""
+        self._startup_hold = set(services) & set(self.active)
+        self._hold_until = time.monotonic() + grace
+        if self._startup_hold:
+            log.info("%s found %s running in maintenance: kept while it joins (at most %g s)",
+                     self.node, ", ".join(sorted(self._startup_hold)), grace)
 
     def self_stop_budget(self) -> float:
         """The time the stops of what runs here may take (with kill escalation): after it

@@ -129,6 +129,9 @@ class NodeDaemon(ApiBackend):
         self.local.unmanaged = self._unmanaged
         self.alerts.start()
         await self.local.probe_all()
+        timing = self.config.timing  # maintenance: adopt, do not stop while joining
+        self.local.hold_at_startup({n for n in self.local.active if self._unmanaged(n)},
+                                   timing.post_join_delay + 2 * timing.node_loss_timeout)
         self._unsubscribe.append(self.provider.on_event(self._on_event))
         self._unsubscribe.append(self.provider.on_message(self._on_message))
         if self.channel is not None:
