@@ -157,7 +157,7 @@ class LocalNode:
                     if service not in self.failed or not self.unmanaged(service):
                         return
                     found = await self.runner.probe(service)
-                    if found.status == "running":
+                    if found.status == "running" and not found.inactive:
                         self.failed.pop(service, None)
                         self.seq += 1
                         log.warning("%s runs again on %s (in maintenance): monitored again",
@@ -271,9 +271,10 @@ class LocalNode:
             self.failed.pop(service, None)
             return StepOutcome(True, f"probe: {service} is not active on {self.node}")
         self.active[service] = self.active.get(service) or list(start_order)
-        if found.status == "failed":
+        if found.status == "failed" or found.inactive:  # a probe error, or partly running
             self.runner.unmonitor(service)
-            self.failed[service] = found.resource or ""
+            self.failed[service] = (found.inactive[0] if found.status == "running"
+                                    else found.resource or "")
         else:
             self.failed.pop(service, None)
             self.runner.monitor(service, self.active[service])

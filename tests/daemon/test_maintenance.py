@@ -234,3 +234,25 @@ def test_whole_cluster_restart_keeps_maintenance_over_a_stale_node(tmp_path, exe
             assert c.runs("web-a") == [] and set(_ops(c, "web")) <= ran  # nothing started
 
     asyncio.run(go())
+
+
+def test_leaving_maintenance_sees_a_partly_running_service(tmp_path, executor):
+    """web-b of web stopped by hand in maintenance while web-a runs: the probes after
+    maintenance find web partly running, so it is restarted (not taken as running)."""
+    config = fenced_config(tmp_path, services={"web": ["web-a", "web-b"]}, first="n2")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-b") == ["n2"] and
+                           c.service("web", "n1")["state"] == "started", what="web on n2")
+            await c.daemons["n1"].api_service("maintenance-on", "web", None)
+            (c.tokens("n2") / "web-b.running").unlink()
+            await wait_for(lambda: c.service("web", "n1")["reports"].get("n2"), what="failed")
+            await asyncio.sleep(0.7)  # the watch probes web: web-a alone is not "running"
+            assert c.service("web", "n1")["reports"].get("n2")
+            await c.daemons["n1"].api_service("maintenance-off", "web", None)
+            await wait_for(lambda: c.runs("web-b") == ["n2"] and c.runs("web-a") == ["n2"]
+                           and c.service("web", "n1")["state"] == "started"
+                           and not c.service("web", "n1")["unmanaged"], what="web whole again")
+
+    asyncio.run(go())
