@@ -31,7 +31,13 @@ def explain_service(config: ClusterConfig, snap: Snapshot, service: str,
     rnd = Round(ix, snap, now)
     blocking = _blocking(config, snap, service, now)
     running = st.state == "started" and st.owner in snap.members and blocking is None
-    if running:
+    unmanaged_ok = (st.state == "started" and st.owner in snap.members and snap.quorate
+                    and snap.unmanaged(service)
+                    and snap.reports.get(service, {}).get(st.owner or "") is None)
+    if unmanaged_ok:  # in maintenance, and its monitors on its owner report nothing wrong
+        running = True
+        reason = f"{service} runs on {st.owner}, {blocking}"
+    elif running:
         assert st.owner is not None
         tier = plan.rank.get(st.owner, 0)
         reason = f"{service} runs on {st.owner}: " + explain_choice(plan, st.owner, tier)

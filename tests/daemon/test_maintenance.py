@@ -256,3 +256,23 @@ def test_leaving_maintenance_sees_a_partly_running_service(tmp_path, executor):
                            and not c.service("web", "n1")["unmanaged"], what="web whole again")
 
     asyncio.run(go())
+
+
+def test_why_in_maintenance_says_running_or_failing(tmp_path, executor):
+    """hacore why: a healthy service in maintenance runs (exit 0 in the CLI) and says it is
+    in maintenance; once its monitor fails it does not run and says what failed."""
+    config = fenced_config(tmp_path, services={"web": ["web-a"]}, first="n2")
+
+    async def go():
+        async with inproc_cluster(config, tmp_path, executor) as c:
+            await wait_for(lambda: c.runs("web-a") == ["n2"] and
+                           c.service("web", "n1")["state"] == "started", what="web on n2")
+            await c.daemons["n1"].api_service("maintenance-on", "web", None)
+            await wait_for(lambda: c.service("web", "n3")["maintenance"], what="maintenance")
+            why = c.daemons["n3"].api_why("web")
+            assert why["running"] and why["reason"].startswith("web runs on n2, in maintenance")
+            (c.tokens("n2") / "web-a.running").unlink()
+            await wait_for(lambda: not c.daemons["n3"].api_why("web")["running"], what="fails")
+            assert "its monitor on n2 fails" in c.daemons["n3"].api_why("web")["reason"]
+
+    asyncio.run(go())
