@@ -18,7 +18,7 @@ log = logging.getLogger("hacore.api")
 
 #: methods that change something (a future HTTPS server asks for more than a read token)
 WRITE_METHODS = frozenset({"service", "node", "config_push", "cluster_token", "cluster_remove",
-                           "cluster_stop"})
+                           "cluster_stop", "cluster_maintenance"})
 #: the ``node`` method's operations (fence-ack: an operator confirms a manual fence)
 NODE_OPERATIONS = ("standby", "unstandby", "leave", "fence-ack")
 
@@ -74,6 +74,7 @@ class Api:
             "config_push": self._config_push,
             "config_show": self._config_show,
             "cluster_token": self._cluster_token, "cluster_remove": self._cluster_remove,
+            "cluster_maintenance": self._cluster_maintenance,
         }
         self._methods["cluster_stop"] = self._cluster_stop
 
@@ -178,6 +179,13 @@ class Api:
     async def _cluster_stop(self, params: dict[str, Any]) -> dict[str, Any]:
         """Stop every service in order, then every daemon (``hacore cluster stop``)."""
         return await _cluster_stop_request(self.backend, params)
+
+    async def _cluster_maintenance(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The whole cluster in maintenance (``on``: true) or out of it."""
+        on = params.get("on")
+        if not isinstance(on, bool):
+            raise InputError(f"request parameter 'on' must be true or false, got {on!r}")
+        return await self.backend.api_cluster_maintenance(on)  # type: ignore[attr-defined,no-any-return]
 
     async def _cluster_remove(self, params: dict[str, Any]) -> dict[str, Any]:
         """Remove a stopped or fenced node (``hacore cluster remove``)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from hacore.cli.maintenance import cluster_maintenance
 from hacore.cli.render import handled, print_json
 
 _SOCKET_HELP = "The daemon's control socket (default: $HACORE_SOCKET, else /run/hacore/hacore.sock)."
@@ -236,3 +237,6 @@ def remove(node: str, socket_path: str | None, timeout: float, as_json: bool) ->
                f"nodes: {', '.join(reply['nodes'])}; expected votes "
                f"{reply['expected_before']} -> {reply['expected_after']}, quorum "
                f"{reply['quorum']}")
+
+
+cluster.add_command(cluster_maintenance)

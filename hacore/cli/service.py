@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from hacore.cli.maintenance import service_maintenance
 from hacore.cli.render import handled
 from hacore.cli.status import socket_option
 from hacore.errors import OperationFailed
@@ -107,7 +108,7 @@ def _verb(op: str, summary: str, with_target: bool) -> click.Command:
 
 @click.group()
 def service() -> None:
-    """Enable, disable, restart, relocate, freeze or unfreeze a service.
+    """Enable, disable, restart, relocate, freeze, unfreeze a service, or maintenance on|off.
 
     Example: hacore service relocate web --to n2
     """
@@ -121,3 +122,5 @@ for _op, _summary, _target in (
         ("freeze", "Stop checking and moving a service (it keeps running).", False),
         ("unfreeze", "Check and move a frozen service again.", False)):
     service.add_command(_verb(_op, _summary, _target))
+
+service.add_command(service_maintenance)

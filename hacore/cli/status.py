@@ -16,7 +16,10 @@ socket_option = click.option(
 
 def render_status(st: dict[str, Any]) -> str:
     """The clustat-like table of a status reply."""
-    lines = [f"Cluster Status for {st['cluster']} @ {time.strftime('%a %b %d %H:%M:%S %Y')}",
+    head = f"Cluster Status for {st['cluster']} @ {time.strftime('%a %b %d %H:%M:%S %Y')}"
+    if st.get("maintenance"):
+        head += "  [MAINTENANCE: nothing is started or stopped]"
+    lines = [head,
              (f"Member Status: {'Quorate' if st['quorate'] else 'Inquorate'}"
               f" ({st['quorum']['total']} of {st['quorum']['expected']} votes, "
               f"{st['quorum']['needed']} needed)"
@@ -38,7 +41,8 @@ def render_status(st: dict[str, Any]) -> str:
     for s in st["services"]:
         owner = s["owner"] or (f"({s['last_owner']})" if s["last_owner"] else "(none)")
         state = s["state"] + (" [frozen]" if s["frozen"] else "") + \
-            (" [partial]" if s["partial"] else "")
+            (" [partial]" if s["partial"] else "") + \
+            (" [maintenance]" if s.get("unmanaged") else "")
         lines.append(f" {s['name']:<24} {owner:<24} {state}")
         if s["reason"]:
             lines.append(f" {'':<24} why: {s['reason']}")

@@ -64,7 +64,8 @@ class AdminIntents:
             await asyncio.sleep(0.05)
         if isinstance(request, AdminRequest):
             self.snap = record_request(self.config, self.snap, request)
-            command = f"hacore service {request.op} {request.service}" + (
+            op = request.op.replace("maintenance-", "maintenance ")  # the CLI's words
+            command = f"hacore service {op} {request.service}" + (
                 f" --to {request.node}" if request.node else "")
             self.events.record(compose.admin(command, service=request.service))
             log.info("recorded the request to %s %s%s", request.op, request.service,

@@ -55,7 +55,7 @@ class ApiBackend:
             return self.coordinator.snap
         if not self.state.cluster:
             return None
-        return snapshot_from_dict({**self.state.cluster, "reports": {}})
+        return snapshot_from_dict({"reports": {}, **self.state.cluster})
 
     def api_status(self) -> dict[str, Any]:
         view = self.provider.view()
@@ -84,6 +84,11 @@ class ApiBackend:
         reply = await self._forward({"what": "service", "op": op, "service": service,
                                      "node": node})
         return {"ok": True, "version": reply.get("version")}
+
+    async def api_cluster_maintenance(self, on: bool) -> dict[str, Any]:
+        """``hacore cluster maintenance on|off``: acknowledged once a quorum holds it."""
+        reply = await self._forward({"what": "cluster-maintenance", "on": on})
+        return {"ok": True, "version": reply.get("version"), "maintenance": on}
 
     async def api_node(self, op: str, node: str) -> dict[str, Any]:
         if self.config.node(node) is None:

@@ -29,6 +29,7 @@ from hacore.daemon.admin import AdminIntents
 from hacore.daemon.cluster_stop import end_after_restart
 from hacore.daemon.events import EventLog
 from hacore.daemon.fencer import Fencer
+from hacore.daemon.maintenance import MaintenanceSteps, ProbeRound
 from hacore.daemon.statuses import MemberStatuses
 from hacore.journal import compose
 from hacore.membership.contract import MembershipView
@@ -63,14 +64,17 @@ class Inflight:
 
 
 def cluster_part(snap: Snapshot) -> dict[str, Any]:
-    """What is replicated to every node: the snapshot without reports and local view."""
+    """What is replicated to every node: the snapshot without its local view, and without
+    reports except those about services in maintenance (hacore.daemon.maintenance)."""
     raw = snapshot_to_dict(snap)
-    raw.pop("reports", None)
+    reports = {name: by for name, by in raw.pop("reports", {}).items() if snap.unmanaged(name)}
+    if reports:
+        raw["reports"] = reports
     raw.pop("local", None)
     return raw
 
 
-class Coordinator(Fencer, AdminIntents):
+class Coordinator(Fencer, AdminIntents, MaintenanceSteps):
     """Runs the policy cycle while this node is the coordinator (see module docstring)."""
 
     def __init__(self, config: ClusterConfig, node: str, incarnation: int,
@@ -101,6 +105,8 @@ class Coordinator(Fencer, AdminIntents):
         #: node -> incarnation that said it stopped everything and leaves (shared with the
         #: NodeDaemon, which hears it whether or not this node coordinates)
         self.clean_leaves: dict[str, int] = {}
+        self.kept_leaves: dict[str, list[str]] = {}  # see MaintenanceSteps.leave_keeping
+        self.probing: dict[str, ProbeRound] = {}
         self.wake: Callable[[], None] = lambda: None  # asks for a cycle soon (new facts)
         self.on_publish: Callable[[int, dict[str, Any]], None] | None = None
         self.events = EventLog(None, node)  # the NodeDaemon gives its journal
@@ -122,6 +128,7 @@ class Coordinator(Fencer, AdminIntents):
         self.view_changed_at = (members_changed_at if members_changed_at is not None
                                 else self.clock())
         self.inflight.clear()
+        self.probing.clear()
         self.acks.clear()
         self.statuses.new_term(view.epoch)
         log.info("%s is the coordinator now (epoch %d); reading the cluster state from a "
@@ -251,6 +258,9 @@ class Coordinator(Fencer, AdminIntents):
         if not self._left_cleanly(name):
             return snap
         del self.clean_leaves[name]
+        keeping = self.leave_keeping(snap, name)
+        if keeping is not None:
+            return keeping
         services = dict(snap.services)
         for svc, st in services.items():
             if st.owner == name:  # its daemon stopped it and said so before leaving
@@ -276,6 +286,8 @@ class Coordinator(Fencer, AdminIntents):
         """A member's status. Kept even before this node takes over: members report as soon
         as they see a new coordinator, which may be before it has noticed itself."""
         kept, old = self.statuses.take(sender, body)
+        if kept and self.probing:
+            self.retry_probes(self.clock())  # a status a probe round waits for
         if not kept or not self.active or self.status_of(sender) is None:
             return
         if old is None and self.view is not None and self.clock() < self._ready_at \
@@ -293,6 +305,8 @@ class Coordinator(Fencer, AdminIntents):
         self.acks[sender] = max(version, self.acks.get(sender, 0))
 
     def on_result(self, sender: str, body: dict[str, Any]) -> None:
+        if self.on_probe_result(sender, body):
+            return
         inf = self.inflight.pop(str(body.get("id")), None)
         if inf is None or self.snap is None:
             return  # a duplicate, or an op of a node lost meanwhile
@@ -348,16 +362,22 @@ class Coordinator(Fencer, AdminIntents):
         if not self.ready(now):
             return []
         assert self.snap is not None
-        busy = {inf.action.service for inf in self.inflight.values()}
-        actions = decide(self.config, self.decision_snapshot(), now)
+        busy = {inf.action.service for inf in self.inflight.values()} | set(self.probing)
+        seen = self.decision_snapshot()
+        changed = self.keep_maintenance_reports(seen)
+        actions = decide(self.config, seen, now)
         acted: list[Action] = []
-        changed = False
         for action in actions:
             if action.kind == "fence":
                 if self._fence(action, now):
                     acted.append(action)
                 continue
             if action.service in busy:
+                continue
+            if action.kind == "probe":  # a service leaves maintenance: every member probes
+                if self.start_probe(action, now):
+                    busy.add(action.service)
+                    acted.append(action)
                 continue
             if action.kind in ("set-state", "freeze"):
                 incident = self.events.decision(action)
@@ -452,6 +472,7 @@ class Coordinator(Fencer, AdminIntents):
                 inf.tries += 1
                 inf.sent = now
                 self._send_op(op_id, inf)
+        self.retry_probes(now)
         if self.view is not None and self.snap is not None:
             behind = [m for m in self.view.member_names() if self.acks.get(m, 0) < self.version]
             if behind:

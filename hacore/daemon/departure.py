@@ -38,13 +38,25 @@ def _owned_here(daemon: NodeDaemon) -> list[str]:
                   if st.owner == daemon.node and st.state in ACTIVE_STATES)
 
 
+def kept_in_maintenance(daemon: NodeDaemon) -> set[str]:
+    """Services active or owned here that are in maintenance (all of them while the cluster
+    is): a departure neither moves nor stops them, and the node leaves them running."""
+    snap = daemon.cluster_snapshot()
+    if snap is None or daemon.local is None:
+        return set()
+    here = set(daemon.local.active) | set(_owned_here(daemon))
+    return {name for name in here if snap.unmanaged(name)}
+
+
 def _left_to_move(daemon: NodeDaemon) -> set[str]:
     """What still has to move away: active here or owned here, except frozen services
-    (the coordinator does not move them; the departure stops them here)."""
+    (the coordinator does not move them; the departure stops them here) and services in
+    maintenance (left running)."""
     assert daemon.local is not None
     snap = daemon.cluster_snapshot()
     frozen = {n for n, st in snap.services.items() if st.frozen} if snap is not None else set()
-    return (set(daemon.local.active) | set(_owned_here(daemon))) - frozen
+    return ((set(daemon.local.active) | set(_owned_here(daemon))) - frozen
+            - kept_in_maintenance(daemon))
 
 
 async def drain_before_leaving(daemon: NodeDaemon, timeout: float = DRAIN_TIMEOUT) -> bool:
@@ -53,8 +65,8 @@ async def drain_before_leaving(daemon: NodeDaemon, timeout: float = DRAIN_TIMEOU
     view = daemon.provider.view()
     if not view.quorate or view.coordinator is None:
         return not daemon.local.active
-    if not daemon.local.active and not _owned_here(daemon):
-        return True
+    if not (set(daemon.local.active) | set(_owned_here(daemon))) - kept_in_maintenance(daemon):
+        return True  # nothing, or only services in maintenance (left running)
     snap = daemon.cluster_snapshot()
     if snap is None or daemon.node not in snap.standby:
         daemon.state.unstandby_on_join = True

@@ -21,7 +21,7 @@ from typing import Any
 
 from hacore.config.model import ClusterConfig
 from hacore.daemon.events import EventLog
-from hacore.daemon.runner import ServiceRunner, StepOutcome, fenced_env
+from hacore.daemon.runner import ServiceRunner, StepOutcome, fenced_env, monitor_settings
 from hacore.daemon.store import LocalState, LocalStore
 from hacore.daemon.watchdog import AliveSignal, node_healthy
 from hacore.executor.operation import KILL_WAIT, OperationResult
@@ -60,6 +60,13 @@ class LocalNode:
         self.alive = AliveSignal.from_env()  # the beat the supervisor's watchdog feeder reads
         #: self_stop_budget's last answer, for (configuration, active services)
         self._budget: tuple[ClusterConfig, frozenset[str], float] | None = None
+        #: whether a service is in maintenance (set by the NodeDaemon from the cluster state)
+        self.unmanaged: Callable[[str], bool] = lambda service: False
+        self._watching: dict[str, asyncio.Task[None]] = {}
+        #: services in maintenance found running at start-up, spared by the no-quorum rule
+        #: until this daemon first sees quorum or the deadline (monotonic) passes
+        self._startup_hold: set[str] = set()
+        self._hold_until = 0.0
         runner.on_failure = self.on_monitor_failure
 
     def _lock(self, service: str) -> asyncio.Lock:
@@ -133,6 +140,33 @@ class LocalNode:
         log.warning("%s on %s: monitor of %s says %s; reported to the coordinator", service,
                     self.node, resource, result.code.label)
         self.report()
+        if self.unmanaged(service) and service not in self._watching:
+            self._watching[service] = asyncio.ensure_future(self._watch_in_maintenance(service))
+
+    async def _watch_in_maintenance(self, service: str) -> None:
+        """A service in maintenance whose monitor failed: nobody restarts it, so keep
+        probing it at its monitor interval; fixed by hand, it is reported running again and
+        monitored as before. Ends when it runs again or leaves maintenance."""
+        svc = self.config.service(service)
+        try:
+            intervals = [monitor_settings(r)[0] for r in svc.walk()] if svc else []
+            interval = min((i for i in intervals if i > 0), default=10.0)
+            while service in self.failed and self.unmanaged(service) and not self.closing:
+                await asyncio.sleep(interval)
+                async with self._lock(service):
+                    if service not in self.failed or not self.unmanaged(service):
+                        return
+                    found = await self.runner.probe(service)
+                    if found.status == "running" and not found.inactive:
+                        self.failed.pop(service, None)
+                        self.seq += 1
+                        log.warning("%s runs again on %s (in maintenance): monitored again",
+                                    service, self.node)
+                        self.runner.monitor(service, self.active.get(service))
+                        self.report()
+                        return
+        finally:
+            self._watching.pop(service, None)
 
     # -- ops from the coordinator ---------------------------------------------------------
 
@@ -173,6 +207,8 @@ class LocalNode:
         self._save()
         self._running.pop(op_id, None)
         self.send(sender, "result", result)
+        if kind == "probe":  # the coordinator waits for the status after a probe
+            self.report()
 
     async def execute(self, kind: str, service: str, resources: list[str],
                       env: dict[str, str] | None = None) -> StepOutcome:
@@ -181,6 +217,8 @@ class LocalNode:
         svc = self.config.service(service)
         if svc is None:
             return StepOutcome(False, f"no service {service!r} in this node's configuration")
+        if kind == "probe":
+            return await self._probe_op(service, svc.start_order)
         runner = self.runner
         active = self.active.get(service, [])
         self.frozen.discard(service)
@@ -222,6 +260,27 @@ class LocalNode:
                                out.steps + started.steps)
         return StepOutcome(False, f"unknown op kind {kind!r}")
 
+    async def _probe_op(self, service: str, start_order: tuple[str, ...] | list[str]
+                        ) -> StepOutcome:
+        """The coordinator's ``probe`` op (the service left maintenance): find afresh what
+        runs here, whatever this node believed, and monitor it. Called under its lock."""
+        found = await self.runner.probe(service)
+        if found.status == "stopped":
+            self.runner.unmonitor(service)
+            self.active.pop(service, None)
+            self.failed.pop(service, None)
+            return StepOutcome(True, f"probe: {service} is not active on {self.node}")
+        self.active[service] = self.active.get(service) or list(start_order)
+        if found.status == "failed" or found.inactive:  # a probe error, or partly running
+            self.runner.unmonitor(service)
+            self.failed[service] = (found.inactive[0] if found.status == "running"
+                                    else found.resource or "")
+        else:
+            self.failed.pop(service, None)
+            self.runner.monitor(service, self.active[service])
+        return StepOutcome(True, f"probe: {service} is {found.status} on {self.node} "
+                                 f"({found.detail})")
+
     # -- S2: the no-quorum rule -----------------------------------------------------------
 
     def enforce_no_quorum(self) -> None:
@@ -240,6 +299,8 @@ class LocalNode:
             quorum_lost_at=self.quorum_lost_at,
             self_stop_budget=grace + self.self_stop_budget(), now=now))
         cut_off = self.stalled or self.withdrawn
+        if view.quorate or cut_off or now >= self._hold_until:
+            self._startup_hold = set()
         if (view.quorate and not cut_off) or not self.active:
             return
         if (not cut_off and self.quorum_lost_at is not None
@@ -248,7 +309,7 @@ class LocalNode:
             return  # an election: the votes are here, a coordinator's lease is not yet
         services = {name: ServiceStatus(state="started", owner=self.node,
                                         frozen=name in self.frozen)
-                    for name in self.active}
+                    for name in self.active if name not in self._startup_hold}
         local = Snapshot(members={m: 0 for m in view.member_names()}, quorate=False,
                          services=services, local=self.node)
         why = ("its loop stalled" if self.stalled else
@@ -264,6 +325,19 @@ class LocalNode:
                 self._stopping.add(name)
                 log.warning("%s", action.reason)
                 asyncio.ensure_future(self._stop_alone(name, list(action.resources)))
+
+    def hold_at_startup(self, services: set[str], grace: float) -> None:
+        """Services in maintenance that start-up probes found running (the cluster left them
+        running for this node, e.g. a daemon upgrade): the no-quorum rule spares them until
+        this daemon first sees quorum, at most ``grace`` seconds. The cluster does not
+        recover them elsewhere meanwhile (maintenance; a node that left keeping them is
+        fenced before they are recovered), so S2 has nothing to protect yet; a daemon that
+        starts into a partition still stops them after the grace."""
+        self._startup_hold = set(services) & set(self.active)
+        self._hold_until = time.monotonic() + grace
+        if self._startup_hold:
+            log.info("%s found %s running in maintenance: kept while it joins (at most %g s)",
+                     self.node, ", ".join(sorted(self._startup_hold)), grace)
 
     def self_stop_budget(self) -> float:
         """The time the stops of what runs here may take (with kill escalation): after it
@@ -302,9 +376,13 @@ class LocalNode:
         finally:
             self._stopping.discard(service)
 
-    async def stop_everything(self) -> None:
-        """Stop every active service here, in stop order (a clean shutdown)."""
+    async def stop_everything(self, keep: set[str] | frozenset[str] = frozenset()) -> None:
+        """Stop every active service here but ``keep`` (services in maintenance), in stop
+        order (a clean shutdown)."""
         for name in list(self.active):
+            if name in keep:
+                log.warning("%s keeps running on %s: it is in maintenance", name, self.node)
+                continue
             async with self._lock(name):
                 out = await self.execute("stop", name, [])
             self.events.steps(name, out.steps, out.resource, out.detail, None)

@@ -26,7 +26,11 @@ from hacore.daemon.cluster_stop import on_cluster_exit
 from hacore.daemon.configsync import KINDS as CONFIG_KINDS
 from hacore.daemon.configsync import ConfigSync, newest_config
 from hacore.daemon.coordinator import Coordinator
-from hacore.daemon.departure import drain_before_leaving, unstandby_after_return
+from hacore.daemon.departure import (
+    drain_before_leaving,
+    kept_in_maintenance,
+    unstandby_after_return,
+)
 from hacore.daemon.events import EventLog
 from hacore.daemon.forwarding import ServedRequests, ask_coordinator
 from hacore.daemon.journal_requests import JournalRequests
@@ -132,8 +136,12 @@ class NodeDaemon(ApiBackend):
                                may_start=self._may_start, env=self.env)
         self.local = LocalNode(self.config, self.node, runner, self.store, self.state,
                                self.send, self.provider.view, self.events)
+        self.local.unmanaged = self._unmanaged
         self.alerts.start()
         await self.local.probe_all()
+        timing = self.config.timing  # maintenance: adopt, do not stop while joining
+        self.local.hold_at_startup({n for n in self.local.active if self._unmanaged(n)},
+                                   timing.post_join_delay + 2 * timing.node_loss_timeout)
         self._unsubscribe.append(self.provider.on_event(self._on_event))
         self._unsubscribe.append(self.provider.on_message(self._on_message))
         if self.channel is not None:
@@ -155,7 +163,9 @@ class NodeDaemon(ApiBackend):
 
     async def stop(self, stop_services: bool = False, drain: bool = False) -> None:
         """Leave: optionally move services away first (``drain``, see departure.py), stop
-        ticking, optionally stop what runs here, close everything."""
+        ticking, optionally stop what runs here, close everything. Services in maintenance
+        (or all, in cluster maintenance) are left running (``kept_in_maintenance``)."""
+        kept = kept_in_maintenance(self) if stop_services and self.local is not None else set()
         if drain and stop_services and self.local is not None:
             await drain_before_leaving(self)
         if self.local is not None:
@@ -181,9 +191,9 @@ class NodeDaemon(ApiBackend):
             await self.metrics_server.close()
         if self.local is not None:
             if stop_services:
-                await self.local.stop_everything()
-                if not self.local.active:
-                    await self._say_leaving()
+                await self.local.stop_everything(keep=kept)
+                if not set(self.local.active) - kept:
+                    await self._say_leaving(kept)
             self.local.runner.close()
         for unsubscribe in self._unsubscribe:
             unsubscribe()
@@ -197,6 +207,11 @@ class NodeDaemon(ApiBackend):
             self.executor = None
         await self.alerts.stop()
         self.events.close()
+
+    def _unmanaged(self, service: str) -> bool:
+        """The service is in maintenance (or the cluster is), as this node knows it."""
+        snap = self.cluster_snapshot()
+        return snap is not None and snap.unmanaged(service)
 
     def _may_start(self) -> bool:
         return self.withdrawn is None and self.provider.holds_fresh_lease()
@@ -215,18 +230,28 @@ class NodeDaemon(ApiBackend):
             self.local.enforce_no_quorum()
         self._tasks.append(asyncio.ensure_future(self.provider.stop()))
 
-    async def _say_leaving(self) -> None:
-        """Tell every member this incarnation stopped everything (sent thrice: datagrams)."""
+    async def _say_leaving(self, kept: set[str] | None = None) -> None:
+        """Tell every member this incarnation stopped everything (sent thrice: datagrams),
+        except ``kept``: services in maintenance it leaves running."""
         view = self.provider.view()
         me = view.member(self.node)
         if me is None:
             return
+        body: dict[str, Any] = {"incarnation": me.incarnation}
+        if kept:
+            body["kept"] = sorted(kept)
         for _ in range(3):
             for name in view.member_names():
                 if name != self.node:
-                    self.send(name, "leaving", {"incarnation": me.incarnation})
+                    self.send(name, "leaving", body)
             await asyncio.sleep(0.05)
-        log.info("%s stopped every service it ran and told the cluster it leaves", self.node)
+        if kept:
+            log.warning("%s leaves %s running (maintenance) and told the cluster it leaves: "
+                        "it is not fenced, and its start-up probes adopt them when it returns",
+                        self.node, ", ".join(sorted(kept)))
+        else:
+            log.info("%s stopped every service it ran and told the cluster it leaves",
+                     self.node)
 
     async def _loop(self) -> None:
         while True:
@@ -427,6 +452,9 @@ class NodeDaemon(ApiBackend):
         if body.get("t") == "leaving":  # the provider's incarnation, not the payload's
             if int(body.get("incarnation", -1)) == msg.incarnation:
                 self.coordinator.clean_leaves[msg.sender] = msg.incarnation
+                kept = body.get("kept")
+                if isinstance(kept, list) and kept:  # left running in maintenance
+                    self.coordinator.kept_leaves[msg.sender] = [str(k) for k in kept]
             return
         try:
             self._handle(msg.sender, body)
@@ -485,6 +513,8 @@ class NodeDaemon(ApiBackend):
                 version = await self.coordinator.admin((body["op"], body["node"]))
             elif body.get("what") == "cluster":  # hacore cluster stop (cluster_stop.py)
                 version = await self.coordinator.admin((body["op"], ""))
+            elif body.get("what") == "cluster-maintenance":
+                version = await self.coordinator.cluster_maintenance(bool(body.get("on")))
             else:
                 request = AdminRequest(body["op"], body["service"], body.get("node"))
                 version = await self.coordinator.admin(request)

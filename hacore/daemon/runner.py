@@ -49,6 +49,8 @@ class ProbeOutcome:
     status: str
     resource: str | None = None
     detail: str = ""
+    #: for ``running``: the resources found not running (a partly active service)
+    inactive: tuple[str, ...] = ()
 
 
 def _op(res: Resource, name: str) -> Operation | None:
@@ -197,16 +199,20 @@ class ServiceRunner:
         """One monitor of every resource: is any part of the service active here?"""
         svc = self._service(service)
         running: list[str] = []
+        inactive: list[str] = []
         for res in svc.walk():
             _, timeout, _ = monitor_settings(res)
             result = await self.run(res, "monitor", timeout=timeout)
             if result.code.is_running:
                 running.append(res.name)
-            elif result.code != OCF.NOT_RUNNING:
+            elif result.code == OCF.NOT_RUNNING:
+                inactive.append(res.name)
+            else:
                 return ProbeOutcome("failed", res.name,
                                     f"probe of {res.name} returned {result.code.label}")
         if running:
-            return ProbeOutcome("running", running[0], f"active: {', '.join(running)}")
+            return ProbeOutcome("running", running[0], f"active: {', '.join(running)}",
+                                tuple(inactive))
         return ProbeOutcome("stopped")
 
     def monitor(self, service: str, resources: Sequence[str] | None = None) -> None:

@@ -39,6 +39,9 @@ def build_status(config: ClusterConfig, view: MembershipView, snap: Snapshot | N
             "frozen": bool(st and st.frozen),
             "partial": bool(st and st.partial),
             "intent": st.intent if st is not None else None,
+            "maintenance": bool(st and st.maintenance),
+            "unmanaged": bool(snap is not None and snap.unmanaged(svc.name)),
+            "reports": _reports(snap, svc.name),
             "reason": None,
         }
         if st is None:
@@ -55,9 +58,19 @@ def build_status(config: ClusterConfig, view: MembershipView, snap: Snapshot | N
     return {"cluster": config.name, "config_version": config.config_version,
             "local": view.local, "quorate": view.quorate, "coordinator": view.coordinator,
             "epoch": view.epoch, "state_version": state_version,
+            "maintenance": bool(snap is not None and snap.maintenance),
             "quorum": {"expected": q.expected, "total": q.total, "needed": q.quorum},
             "members": nodes, "services": services,
             "stopping": bool(snap is not None and snap.cluster_stop)}
+
+
+def _reports(snap: Snapshot | None, service: str) -> dict[str, dict[str, Any]]:
+    """What members report about a service in maintenance (kept in the replicated state):
+    node -> {status: failed|stopped|running, resource}; empty otherwise."""
+    if snap is None:
+        return {}
+    return {node: {"status": r.status, "resource": r.resource}
+            for node, r in sorted(snap.reports.get(service, {}).items())}
 
 
 def build_nodes(config: ClusterConfig, view: MembershipView) -> dict[str, Any]:

@@ -31,7 +31,13 @@ def explain_service(config: ClusterConfig, snap: Snapshot, service: str,
     rnd = Round(ix, snap, now)
     blocking = _blocking(config, snap, service, now)
     running = st.state == "started" and st.owner in snap.members and blocking is None
-    if running:
+    unmanaged_ok = (st.state == "started" and st.owner in snap.members and snap.quorate
+                    and snap.unmanaged(service)
+                    and snap.reports.get(service, {}).get(st.owner or "") is None)
+    if unmanaged_ok:  # in maintenance, and its monitors on its owner report nothing wrong
+        running = True
+        reason = f"{service} runs on {st.owner}, {blocking}"
+    elif running:
         assert st.owner is not None
         tier = plan.rank.get(st.owner, 0)
         reason = f"{service} runs on {st.owner}: " + explain_choice(plan, st.owner, tier)
@@ -43,7 +49,8 @@ def explain_service(config: ClusterConfig, snap: Snapshot, service: str,
     else:
         reason = f"{service} is {st.state}" + (f" on {st.owner}" if st.owner else "")
     return {"service": service, "state": st.state, "owner": st.owner, "running": running,
-            "frozen": st.frozen, "quorate": snap.quorate, "reason": reason,
+            "frozen": st.frozen, "maintenance": snap.unmanaged(service),
+            "quorate": snap.quorate, "reason": reason,
             "blocking": blocking,
             "candidates": [_candidate(rnd, plan, snap, n.name, service)
                            for n in config.nodes]}

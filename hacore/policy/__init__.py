@@ -10,7 +10,13 @@ Public API:
 """
 
 from hacore.policy.actions import Action
-from hacore.policy.admin import AdminRequest, RequestRefused, check_admin_request, record_request
+from hacore.policy.admin import (
+    AdminRequest,
+    RequestRefused,
+    check_admin_request,
+    record_cluster_maintenance,
+    record_request,
+)
 from hacore.policy.apply import apply
 from hacore.policy.decide import decide, idle_reason
 from hacore.policy.noquorum import no_quorum_actions
@@ -27,5 +33,5 @@ from hacore.policy.snapshot import (
 __all__ = [
     "Action", "AdminRequest", "LostNode", "Report", "RequestRefused", "ServiceStatus",
     "Snapshot", "apply", "check_admin_request", "decide", "idle_reason", "initial_snapshot",
-    "no_quorum_actions", "record_request", "snapshot_from_dict", "snapshot_to_dict",
+    "no_quorum_actions", "record_cluster_maintenance", "record_request", "snapshot_from_dict", "snapshot_to_dict",
 ]

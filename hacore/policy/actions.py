@@ -11,9 +11,10 @@ from typing import Any, NamedTuple
 
 # fence a node; start/stop/restart a service on a node (resources in the order to act on);
 # set-state records a decision without running anything; stop-subtree/restart-subtree act on
-# one independent or non-critical subtree; freeze stops checking (no-quorum policy freeze).
+# one independent or non-critical subtree; freeze stops checking (no-quorum policy freeze);
+# probe asks every member (node None) to probe a service that left maintenance.
 KINDS = ("fence", "start", "stop", "restart", "set-state", "stop-subtree", "restart-subtree",
-         "start-subtree", "freeze")
+         "start-subtree", "freeze", "probe")
 
 
 def _plain(text: str) -> str:
@@ -49,6 +50,8 @@ class Action(NamedTuple):
             return f"fence {self.node}"
         if self.kind == "set-state":
             return f"mark {self.service} {self.state}"
+        if self.kind == "probe" and self.node is None:
+            return f"probe {self.service} on every member"
         if self.kind in ("stop-subtree", "restart-subtree", "start-subtree"):
             verb = self.kind.split("-")[0]
             return f"{verb} {', '.join(self.resources)} of {self.service} on {self.node}"

@@ -12,9 +12,13 @@ from dataclasses import dataclass, replace
 
 from hacore.config.model import ClusterConfig
 from hacore.errors import HacoreError, InputError
+from hacore.policy.maintenance import set_cluster_maintenance, set_service_maintenance
 from hacore.policy.snapshot import ServiceStatus, Snapshot
 
-OPERATIONS = ("enable", "disable", "relocate", "restart", "freeze", "unfreeze")
+OPERATIONS = ("enable", "disable", "relocate", "restart", "freeze", "unfreeze",
+              "maintenance-on", "maintenance-off")
+#: the requests that would start, stop or move a service: refused while it is unmanaged
+MANAGING = ("enable", "disable", "relocate", "restart")
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,10 @@ def check_admin_request(config: ClusterConfig, snapshot: Snapshot,
         raise RequestRefused(f"service {name!r} cannot be changed: this partition is not "
                              "quorate (the request requires quorum)")
     st = snapshot.status(name)
-    if op in ("freeze", "unfreeze"):
+    if op in ("freeze", "unfreeze", "maintenance-on", "maintenance-off"):
         return
+    if op in MANAGING:
+        _refuse_unmanaged(snapshot, name, op)
     if st.state == "failed" and op != "disable":
         raise RequestRefused(
             f"service {name!r} is failed (a stop failed on {st.stop_failed_on or st.owner}); "
@@ -74,6 +80,30 @@ def check_admin_request(config: ClusterConfig, snapshot: Snapshot,
                                  "member of the cluster now (target node dead or nonexistent)")
 
 
+def _refuse_unmanaged(snapshot: Snapshot, name: str, op: str) -> None:
+    """Maintenance: hacore neither starts nor stops the service, so nothing that would."""
+    st = snapshot.status(name)
+    if st.maintenance:
+        raise RequestRefused(f"service {name!r} is in maintenance: hacore neither starts nor "
+                             f"stops it, so it cannot {op} it; run `hacore service maintenance "
+                             f"off {name}` first")
+    if snapshot.maintenance:
+        raise RequestRefused(f"the cluster is in maintenance: hacore neither starts nor stops "
+                             f"any service, so it cannot {op} {name!r}; run `hacore cluster "
+                             "maintenance off` first")
+    if st.reprobe:
+        raise RequestRefused(f"service {name!r} is leaving maintenance: every member probes it "
+                             "first; try again in a few seconds")
+
+
+def record_cluster_maintenance(snapshot: Snapshot, on: bool) -> Snapshot:
+    """The whole cluster in maintenance (``on``) or out of it; refused without quorum."""
+    if not snapshot.quorate:
+        raise RequestRefused("the cluster's maintenance mode cannot be changed: this partition "
+                             "is not quorate (the request requires quorum)")
+    return set_cluster_maintenance(snapshot, on)
+
+
 def record_request(config: ClusterConfig, snapshot: Snapshot,
                    request: AdminRequest) -> Snapshot:
     """Check the request, then return the snapshot with it recorded as an intent."""
@@ -81,6 +111,8 @@ def record_request(config: ClusterConfig, snapshot: Snapshot,
     name, op, node = request.service, request.op, request.node
     st = snapshot.status(name)
     new: ServiceStatus
+    if op in ("maintenance-on", "maintenance-off"):
+        return set_service_maintenance(snapshot, name, op == "maintenance-on")
     if op == "freeze":
         new = replace(st, frozen=True)
     elif op == "unfreeze":

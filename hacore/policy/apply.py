@@ -77,7 +77,8 @@ class _Builder:
             if ok:
                 st = ServiceStatus(state="started", owner=node, last_owner=node, frozen=st.frozen,
                                    restarts=st.restarts, subtree_restarts=st.subtree_restarts,
-                                   placed_gen=self.generation)
+                                   placed_gen=self.generation, maintenance=st.maintenance,
+                                   reprobe=st.reprobe)
             else:
                 st = replace(st, state="recovering", owner=node, last_owner=node,
                              avoid=st.avoid | {node})
@@ -146,6 +147,8 @@ class _Builder:
             st = replace(st, stopped_subtrees=rest, intent=None, target=None)
         elif kind == "freeze":
             st = replace(st, frozen=True)
+        elif kind == "probe" and ok:  # every member probed it after maintenance
+            st = replace(st, reprobe=False)
         self.services[name] = st
 
     def snapshot(self) -> Snapshot:

@@ -17,6 +17,7 @@ from hacore.policy import reasons as R
 from hacore.policy.actions import Action
 from hacore.policy.cluster_stop import cluster_stop_actions
 from hacore.policy.index import ServicePlan, index_for
+from hacore.policy.maintenance import kept_running_spared, unmanaged_actions
 from hacore.policy.placement import Choice, Round, explain_choice, explain_no_node
 from hacore.policy.snapshot import ACTIVE_STATES, Report, ServiceStatus, Snapshot
 
@@ -57,6 +58,9 @@ def decide(config: ClusterConfig, snapshot: Snapshot, now: float) -> list[Action
         if st.frozen:
             continue
         reps = reports.get(plan.name)
+        if snapshot.unmanaged(plan.name):  # maintenance: see hacore.policy.maintenance
+            unmanaged_actions(rnd, plan, st, reps, out)
+            continue
         if reps and _duplicates(rnd, plan, st, reps, out):
             continue
         _one(rnd, plan, st, reps, out)
@@ -98,6 +102,8 @@ def _fence_lost_nodes(rnd: Round, out: list[Action]) -> None:
     """Every lost node with a fence method is fenced, whatever it ran (like fenced)."""
     order = rnd.ix.node_order
     for node in sorted(rnd.snap.lost, key=lambda n: order.get(n, len(order))):
+        if kept_running_spared(rnd.snap, node):
+            continue  # left cleanly in maintenance, its services still in maintenance
         if fencing.must_fence_lost(rnd.ix.config, node, rnd.snap.lost[node], rnd.members):
             rnd.fenced_this_round.add(node)
             out.append(Action("fence", None, node, why=(R.fence_lost, node, rnd.snap)))

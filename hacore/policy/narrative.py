@@ -20,7 +20,8 @@ def service_table(config: ClusterConfig, snap: Snapshot) -> list[str]:
     for svc in config.services:
         st = snap.status(svc.name)
         state = st.state
-        flags = [f for f, on in (("frozen", st.frozen), ("partial", st.partial)) if on]
+        flags = [f for f, on in (("frozen", st.frozen), ("partial", st.partial),
+                                 ("maintenance", st.maintenance), ("reprobe", st.reprobe)) if on]
         if flags:
             state += "[" + ",".join(flags) + "]"
         if st.owner is not None and st.state not in ("failed",):
@@ -46,7 +47,9 @@ def membership_line(config: ClusterConfig, snap: Snapshot) -> str:
     extra = []
     for name in order:
         if name in snap.lost:
-            extra.append(f"{name} lost, {'fenced' if snap.lost[name].fenced else 'not fenced'}")
+            ln = snap.lost[name]
+            extra.append(f"{name} lost, {'fenced' if ln.fenced else 'not fenced'}"
+                         + (", left its services running" if ln.kept_running else ""))
         elif name not in snap.members:
             extra.append(f"{name} down")
     if snap.standby:
@@ -54,6 +57,8 @@ def membership_line(config: ClusterConfig, snap: Snapshot) -> str:
     tail = f" ({'; '.join(extra)})" if extra else ""
     quorum = "quorate" if snap.quorate else "NOT quorate"
     line = f"members {members}{tail}; {quorum}: {describe_quorum(config, snap.members)}"
+    if snap.maintenance:
+        line += "; the cluster is in MAINTENANCE"
     if not snap.quorate and total_votes(config, snap.members) >= needed_votes(config, snap.members):
         line += " (wait_for_all: every node must have been seen once)"
     return line

@@ -13,10 +13,16 @@ from dataclasses import dataclass, field, replace
 from hacore.config.model import ClusterConfig
 from hacore.errors import InputError
 from hacore.policy.actions import Action
-from hacore.policy.admin import AdminRequest, RequestRefused, record_request
+from hacore.policy.admin import (
+    AdminRequest,
+    RequestRefused,
+    record_cluster_maintenance,
+    record_request,
+)
 from hacore.policy.apply import apply
 from hacore.policy.decide import decide
 from hacore.policy.facts import node_joined, node_lost, with_report
+from hacore.policy.maintenance import node_left_running
 from hacore.policy.noquorum import no_quorum_actions
 from hacore.policy.quorum import describe_quorum
 from hacore.policy.snapshot import ACTIVE_STATES, Report, Snapshot, initial_snapshot
@@ -41,6 +47,12 @@ STEPS: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     "fence-fails": (("node",), None, "the next fence of NODE fails"),
     "running": (("service", "node"), None, "NODE reports SERVICE running (started by hand)"),
     "wait": (("seconds",), None, "time passes"),
+    "maintenance-on": (("service",), None, "an administrator puts SERVICE in maintenance"),
+    "maintenance-off": (("service",), None, "an administrator takes SERVICE out of maintenance"),
+    "cluster-maintenance-on": ((), None, "an administrator puts the whole cluster in maintenance"),
+    "cluster-maintenance-off": ((), None, "an administrator ends the cluster's maintenance"),
+    "leave-running": (("node",), None,
+                      "NODE's daemon stops cleanly in maintenance, leaving its services running"),
 }
 
 
@@ -168,6 +180,15 @@ class Simulation:
                             f"{describe_quorum(self.config, self.snap.members)} and is "
                             f"{'quorate' if self.snap.quorate else 'NOT quorate'}")
 
+    def _leave_running(self, node: str, result: StepResult) -> None:
+        if node not in self.snap.members:
+            result.notes.append(f"{node} is not a member; nothing happens")
+            return
+        seen = self._seen(set(self.snap.members) - {node})
+        self.snap = node_left_running(self.config, self.snap, node, seen_all=seen)
+        result.notes.append(f"{node}'s daemon stops cleanly and leaves its services running; "
+                            f"the partition left has {describe_quorum(self.config, self.snap.members)}")
+
     def _join(self, node: str, result: StepResult) -> None:
         if node in self.snap.members:
             result.notes.append(f"{node} is already a member; nothing happens")
@@ -178,8 +199,11 @@ class Simulation:
                 and any(st.owner == node and st.state in ACTIVE_STATES
                         for st in self.snap.services.values()))
         self.snap = node_joined(self.config, self.snap, node, seen_all=seen, now=self.now)
-        how = ("comes back unfenced before its self-stop deadline: what it ran counts as "
-               "still running there" if back else "joins with nothing running")
+        how = ("joins with nothing running" if not back else
+               "comes back after leaving its services running in maintenance: they count as "
+               "still running there" if prior is not None and prior.kept_running else
+               "comes back unfenced before its self-stop deadline: what it ran counts as "
+               "still running there")
         result.notes.append(f"{node} {how}; the cluster has "
                             f"{describe_quorum(self.config, self.snap.members)} and is "
                             f"{'quorate' if self.snap.quorate else 'NOT quorate'}")
@@ -225,6 +249,18 @@ class Simulation:
             self.failures[key] = self.failures.get(key, 0) + 1
             what = f"{args[0]} on {args[1]}" if kind != "fence-fails" else args[0]
             result.notes.append(f"the next {kind.split('-')[0]} of {what} will fail")
+        elif kind in ("cluster-maintenance-on", "cluster-maintenance-off"):
+            on = kind.endswith("-on")
+            try:
+                self.snap = record_cluster_maintenance(self.snap, on)
+            except RequestRefused as exc:
+                result.refused = str(exc)
+                result.notes.append(f"refused: {exc}")
+                return result
+            result.notes.append("an administrator " + ("puts the whole cluster in maintenance"
+                                                        if on else "ends the cluster's maintenance"))
+        elif kind == "leave-running":
+            self._leave_running(args[0], result)
         elif kind == "wait":
             self.now += float(args[0])
             result.notes.append(f"{float(args[0]):g} s pass (now {self.now:g} s)")
@@ -237,7 +273,13 @@ class Simulation:
                 result.notes.append(f"refused: {exc}")
                 return result
             target = f" (target {request.node})" if request.node else ""
-            result.notes.append(f"an administrator asks to {kind} {args[0]}{target}")
+            verb = {"maintenance-on": "put", "maintenance-off": "take"}.get(kind)
+            if verb is not None:
+                where = "in" if kind.endswith("-on") else "out of"
+                result.notes.append(f"an administrator asks to {verb} {args[0]} {where} "
+                                    "maintenance")
+            else:
+                result.notes.append(f"an administrator asks to {kind} {args[0]}{target}")
         return result
 
     def _report(self, service: str, node: str, report: Report) -> None:

@@ -42,6 +42,9 @@ class LostNode:
 
     fenced: bool = False
     self_stop_deadline: float | None = None
+    #: it left cleanly during maintenance with its services left running (not fenced while
+    #: every service it owns stays in maintenance; see hacore.policy.maintenance)
+    kept_running: bool = False
 
     def deadline_passed(self, now: float) -> bool:
         return self.self_stop_deadline is not None and now >= self.self_stop_deadline
@@ -70,6 +73,10 @@ class ServiceStatus:
     target: str | None = None
     avoid: frozenset[str] = frozenset()
     placed_gen: int = 0
+    #: an administrator put it in maintenance: monitored, never started, stopped or moved
+    maintenance: bool = False
+    #: maintenance ended: every member probes it before the policy acts on it again
+    reprobe: bool = False
 
     @property
     def partial(self) -> bool:
@@ -83,7 +90,8 @@ class Snapshot:
 
     ``members`` maps each member to the membership generation at which it (re)joined.
     A service missing from ``services`` has never been evaluated (the cluster just formed).
-    ``local`` names the node whose view this is, for the no-quorum rule.
+    ``local`` names the node whose view this is, for the no-quorum rule. ``maintenance``:
+    the whole cluster is in maintenance (see ``hacore.policy.maintenance``).
     """
 
     members: Mapping[str, int]
@@ -98,10 +106,19 @@ class Snapshot:
     services: Mapping[str, ServiceStatus] = field(default_factory=dict)
     reports: Mapping[str, Mapping[str, Report]] = field(default_factory=dict)
     local: str | None = None
+    maintenance: bool = False
 
     def status(self, service: str) -> ServiceStatus:
         """The service's status; a never-evaluated service reads as stopped."""
         return self.services.get(service) or _NEW
+
+    def unmanaged(self, service: str) -> bool:
+        """The policy neither starts, stops nor moves it now: the cluster or the service is
+        in maintenance, or it left maintenance and is not re-probed yet."""
+        if self.maintenance:
+            return True
+        st = self.services.get(service)
+        return st is not None and (st.maintenance or st.reprobe)
 
     def placement(self) -> dict[str, str | None]:
         """Where each known service runs (None when it runs nowhere)."""
@@ -156,16 +173,22 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
             entry["avoid"] = sorted(st.avoid)
         if st.placed_gen:
             entry["placed_gen"] = st.placed_gen
+        if st.maintenance:
+            entry["maintenance"] = True
+        if st.reprobe:
+            entry["reprobe"] = True
         services[name] = entry
+    lost: dict[str, Any] = {}
+    for name, ln in snap.lost.items():
+        lost[name] = {"fenced": ln.fenced, "self_stop_deadline": ln.self_stop_deadline}
+        if ln.kept_running:
+            lost[name]["kept_running"] = True
     out: dict[str, Any] = {
         "members": dict(snap.members),
         "quorate": snap.quorate,
         "generation": snap.generation,
         "coordinator": snap.coordinator,
-        "lost": {
-            name: {"fenced": ln.fenced, "self_stop_deadline": ln.self_stop_deadline}
-            for name, ln in snap.lost.items()
-        },
+        "lost": lost,
         "standby": sorted(snap.standby),
         "services": services,
         "reports": {
@@ -176,6 +199,8 @@ def snapshot_to_dict(snap: Snapshot) -> dict[str, Any]:
     }
     if snap.cluster_stop:
         out["cluster_stop"] = dict(snap.cluster_stop)
+    if snap.maintenance:
+        out["maintenance"] = True
     return out
 
 
@@ -221,6 +246,8 @@ def _service_from_dict(name: str, raw: Any) -> ServiceStatus:
         target=_opt_str(raw.get("target"), f"{where}.target"),
         avoid=frozenset(raw.get("avoid", [])),
         placed_gen=int(raw.get("placed_gen", 0)),
+        maintenance=bool(raw.get("maintenance", False)),
+        reprobe=bool(raw.get("reprobe", False)),
     )
 
 
@@ -246,7 +273,8 @@ def snapshot_from_dict(raw: Any) -> Snapshot:
         _expect(deadline is None or isinstance(deadline, (int, float)),
                 f"lost.{node}.self_stop_deadline", "expected a time or null")
         lost[node] = LostNode(bool(entry.get("fenced", False)),
-                              None if deadline is None else float(deadline))
+                              None if deadline is None else float(deadline),
+                              bool(entry.get("kept_running", False)))
     services_raw = raw.get("services", {})
     _expect(isinstance(services_raw, dict), "services", "expected an object")
     reports: dict[str, dict[str, Report]] = {}
@@ -268,4 +296,5 @@ def snapshot_from_dict(raw: Any) -> Snapshot:
         services={name: _service_from_dict(name, s) for name, s in services_raw.items()},
         reports=reports,
         local=_opt_str(raw.get("local"), "local"),
+        maintenance=bool(raw.get("maintenance", False)),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 from hacore.config.model import ClusterConfig
 from hacore.fencing import rules as fencing
 from hacore.policy.index import index_for
+from hacore.policy.maintenance import maintenance_reason
 from hacore.policy.placement import Round, explain_no_node
 from hacore.policy.snapshot import Snapshot
 
@@ -28,7 +29,9 @@ def waiting_reasons(config: ClusterConfig, snapshot: Snapshot, now: float) -> di
                                   "still run there from before the cluster formed")
             continue
         name, owner = plan.name, st.owner
-        if st.state == "failed":
+        if snapshot.unmanaged(name):
+            out[name] = maintenance_reason(snapshot, name, ix.fenceable)
+        elif st.state == "failed":
             out[name] = (f"a stop failed on {st.stop_failed_on or owner}, which has no fence "
                          "method; kept off every node until an operator disables it (S4)")
         elif st.frozen:

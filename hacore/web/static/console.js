@@ -3,7 +3,8 @@
 "use strict";
 
 const CSRF = document.querySelector('meta[name="csrf-token"]').content;
-const OPS = ["enable", "disable", "restart", "freeze", "unfreeze"];
+const OPS = ["enable", "disable", "restart", "freeze", "unfreeze", "maintenance-on",
+             "maintenance-off"];
 let state = null;        // the last {status, nodes} from the stream
 let removing = null;     // the node whose Remove waits for a confirmation
 
@@ -101,7 +102,8 @@ function serviceRow(svc, members) {
   }
   actions.append(choose, el("button", {"data-op": "relocate", "data-service": svc.name,
     onclick: () => serviceOp("relocate", svc.name, choose.value)}, "relocate"));
-  const flags = [svc.frozen ? "frozen" : null, svc.partial ? "partial" : null].filter(Boolean);
+  const flags = [svc.frozen ? "frozen" : null, svc.partial ? "partial" : null,
+                 svc.unmanaged ? "maintenance" : null].filter(Boolean);
   return el("tr", {id: "svc-" + svc.name, "data-state": svc.state, "data-owner": svc.owner || ""},
     el("td", {}, svc.name, ...flags.map(f => el("span", {class: "badge"}, f))),
     el("td", {class: "state state-" + svc.state}, svc.state),
