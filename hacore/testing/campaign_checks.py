@@ -105,13 +105,20 @@ def check_recovery(recovery_time: float | None, bound: float, last_seen: str) ->
     return [Finding("recovery", f"not recovered within {bound:g} s ({took}): {last_seen}")]
 
 
-def windows_of(schedule: Sequence[Any], grace: float) -> list[tuple[str, float, float]]:
-    """(node, from, to) episode times when a node was paused or frozen, plus ``grace``."""
+def pause_windows(applied: Sequence[dict[str, Any]], healed: float, loss_timeout: float,
+                  grace: float) -> list[tuple[str, float, float]]:
+    """(node, from, to) episode times of the window DESIGN.md names for clusters without
+    fencing: a node paused or frozen long enough to be declared lost (at least
+    ``loss_timeout``), from the moment it could be, until ``grace`` after it woke. A shorter
+    pause opens no window: nobody may take its services over, so a double hold then is a
+    plain violation (the campaign once filed a 0.4 s freeze's neighbour under the window)."""
     out = []
-    for f in schedule:
-        node = getattr(f, "resolved", None) or f.target
-        if f.kind in ("pause", "freeze") and node:
-            out.append((node, f.at, f.end + grace))
+    for r in applied:
+        if r["kind"] not in ("pause", "freeze") or not r.get("node"):
+            continue
+        ended = r.get("ended", healed)
+        if ended - r["started"] >= loss_timeout:
+            out.append((r["node"], r["started"] + loss_timeout, ended + grace))
     return out
 
 

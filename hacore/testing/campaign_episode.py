@@ -28,6 +28,7 @@ from hacore.testing.campaign_checks import (
     check_running,
     check_s1,
     expected_states,
+    pause_windows,
 )
 from hacore.testing.campaign_schedule import (
     AGENT_SERVICE,
@@ -359,8 +360,7 @@ def run_episode(bed: CampaignBed, seed: int, options: EpisodeOptions) -> dict[st
     took, last_seen = ep.wait_settled(allowed, options.recovery_bound)
     violations = s1.stop()
     findings: list[Finding] = []
-    windows = [(r["node"], r["started"], r.get("ended", healed) + options.window_grace)
-               for r in ep.applied if r["kind"] in ("pause", "freeze") and r.get("node")]
+    windows = pause_windows(ep.applied, healed, bed.loss, options.window_grace)
     findings += check_s1(violations, ep.wall0, windows)
     findings += check_recovery(took, options.recovery_bound, last_seen)
     if took is not None:

@@ -24,6 +24,7 @@ from hacore.testing.campaign_checks import (
     check_running,
     check_s1,
     expected_states,
+    pause_windows,
 )
 from hacore.testing.campaign_schedule import (
     ALL_KINDS,
@@ -266,3 +267,15 @@ def test_failed_job_is_settled_only_without_fencing_after_a_bad_agent():
     fenced = _FakeBed(fencing=True)
     fenced.services["job"] = ("failed", "n2")
     assert not _settled(fenced, applied=hang)[0]
+
+
+def test_pause_windows_open_only_for_pauses_long_enough_to_lose_the_node():
+    """A freeze shorter than the node-loss timeout opens no window (a double hold then is a
+    plain violation, seed 5011); a longer one opens at start + timeout, closes grace after
+    it ended (or after the heal, when it never ended on its own)."""
+    applied = [{"kind": "freeze", "node": "n3", "started": 3.9, "ended": 4.3},
+               {"kind": "pause", "node": "n2", "started": 10.0, "ended": 60.0},
+               {"kind": "freeze", "node": "n4", "started": 20.0},
+               {"kind": "crash", "node": "n1", "started": 5.0, "ended": 30.0}]
+    assert pause_windows(applied, healed=40.0, loss_timeout=1.0, grace=20.0) == [
+        ("n2", 11.0, 80.0), ("n4", 21.0, 60.0)]
