@@ -28,6 +28,9 @@ from hacore_agent_apache.instance import (
 )
 
 DEFAULT_SERVER_ROOT = "/etc/apache2"
+#: the start's readiness poll: httpd writes its pid file a few ms after ``-k start``
+#: returns, so the first checks come 5 ms apart, doubling up to POLL
+FIRST_POLL = 0.005
 POLL = 0.05
 STOP_POLL = 0.01
 CONFIG_ERRORS = ("Syntax error", "Configuration error", "AH00526", "AH00534")
@@ -239,6 +242,7 @@ class Apache(Agent):
         url = self._url(inst)
         deadline = time.monotonic() + max(1.0, self.context.timeout - 2.0)
         why = "no pid file yet"
+        delay = FIRST_POLL
         while time.monotonic() < deadline:
             pid = self._running_pid(inst)
             if pid is None and os.path.exists(inst.pid_file):
@@ -249,7 +253,8 @@ class Apache(Agent):
                 if code is not None and code < 500:
                     return Result.ok()
                 why = f"GET {url}: {code or why}"
-            time.sleep(POLL)
+            time.sleep(delay)
+            delay = min(delay * 2, POLL)
         log = _tail(inst.error_log) if inst.generated else said
         raise AgentFailure(
             OCF.ERR_GENERIC,
