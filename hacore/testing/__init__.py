@@ -38,7 +38,10 @@ _LAZY = {
     "ping": "netns", "Node": "node", "S1Checker": "s1_checker", "Violation": "s1_checker",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = [
+    "Client", "Cluster", "HostSnapshot", "HttpPoller", "LeakError", "Node", "S1Checker", "Sample",
+    "Violation", "in_netns", "leak_check", "missing_prerequisites", "ping", "remove_stale_testbeds",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import pytest
-
 from defusedxml import ElementTree
 
 from hacore.testing.fence_testbed import parse_argv, parse_stdin, run
@@ -77,7 +76,7 @@ def test_fence_agent_imports_none_of_the_testbed():
 
 def test_testing_package_still_exports_its_names():
     """``from hacore.testing import Cluster`` and the other public names still work."""
-    import hacore.testing as testing
+    from hacore import testing
     from hacore.testing import Cluster, leak_check
 
     assert Cluster.__name__ == "Cluster" and callable(leak_check)

@@ -8,13 +8,12 @@ import signal
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from typing import ClassVar
 
 import psutil
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
+from hacore_agent_apache.http_get import http_status as get_status
 from hacore_agent_apache.instance import (
     Instance,
     debian_environment,
@@ -49,16 +48,7 @@ def _tail(path: str, lines: int = 1) -> str:
 
 def http_status(url: str, timeout: float = REQUEST_TIMEOUT) -> tuple[int | None, str]:
     """The HTTP status a GET of ``url`` gets (None when nothing answers) and why."""
-    handler = urllib.request.ProxyHandler({})  # never a proxy from the environment
-    opener = urllib.request.build_opener(handler)
-    try:
-        with opener.open(url, timeout=timeout) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, str(exc.reason)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, str(reason)
+    return get_status(url, timeout)
 
 
 class Apache(Agent):
