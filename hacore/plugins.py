@@ -12,11 +12,13 @@ import inspect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from importlib import metadata as importlib_metadata
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from importlib import metadata as importlib_metadata
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 
@@ -103,25 +105,33 @@ class PluginRegistry:
             except Exception as exc:  # noqa: BLE001 - a plugin's own bug must not stop the others
                 self._problem(distribution, None, f"{self.kind.hook} raised {type(exc).__name__}: {exc}")
 
-    def load_installed(self) -> None:
-        """Find every installed distribution of this kind and check its classes."""
-        seen: set[tuple[str, str]] = set()
-        for entry_point in sorted(entry_points(self.kind.group), key=lambda ep: ep.name):
-            distribution = distribution_of(entry_point)
-            if (entry_point.value, distribution) in seen:
-                continue
-            seen.add((entry_point.value, distribution))
+    def load_installed(self, found: list[FoundPlugin] | None = None) -> None:
+        """Find every installed distribution of this kind and check its classes.
+
+        ``found``: the entry points already found (``find_plugins_in_child``)."""
+        for plugin in find_plugins(self.kind.group) if found is None else found:
             try:
-                module = entry_point.load()
+                module = load_entry_point(plugin.value)
             except Exception as exc:  # noqa: BLE001 - one broken plugin never stops the others
-                self._problem(distribution, None,
-                              f"importing {entry_point.value} failed: {type(exc).__name__}: {exc}")
+                self._problem(plugin.distribution, None,
+                              f"importing {plugin.value} failed: {type(exc).__name__}: {exc}")
                 continue
-            self.load_plugin(module, distribution)
+            self.load_plugin(module, plugin.distribution)
+
+
+@dataclass(frozen=True)
+class FoundPlugin:
+    """One entry point of a plugin group: its value (``module[:attr]``) and distribution."""
+
+    name: str
+    value: str
+    distribution: str
 
 
 def entry_points(group: str) -> Iterable[importlib_metadata.EntryPoint]:
-    return importlib_metadata.entry_points(group=group)
+    from importlib import metadata
+
+    return metadata.entry_points(group=group)
 
 
 def distribution_of(entry_point: importlib_metadata.EntryPoint) -> str:
@@ -129,6 +139,72 @@ def distribution_of(entry_point: importlib_metadata.EntryPoint) -> str:
     if dist is not None:
         return f"{dist.metadata['Name']} {dist.version}"
     return entry_point.value
+
+
+def find_plugins(group: str) -> list[FoundPlugin]:
+    """The group's entry points by name, each (value, distribution) once."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for entry_point in sorted(entry_points(group), key=lambda ep: ep.name):
+        distribution = distribution_of(entry_point)
+        if (entry_point.value, distribution) not in seen:
+            seen.add((entry_point.value, distribution))
+            out.append(FoundPlugin(entry_point.name, entry_point.value, distribution))
+    return out
+
+
+def find_plugins_in_child(group: str) -> list[FoundPlugin]:
+    """``find_plugins`` run in a forked child, so that importlib.metadata (with zipfile,
+    csv, email, ...: about 2 MiB) never loads into this process: the executor's helper,
+    which every operation is forked from, lives all day. Falls back to finding them here
+    when the child fails. Call it while the process has a single thread."""
+    import json
+    import os
+
+    read_end, write_end = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(read_end)
+        os.close(write_end)
+        return find_plugins(group)
+    if pid == 0:  # the child: find, write, exit without any cleanup of the parent's
+        status = 1
+        try:
+            os.close(read_end)
+            data = json.dumps([[p.name, p.value, p.distribution]
+                               for p in find_plugins(group)]).encode()
+            view = memoryview(data)
+            while view:
+                view = view[os.write(write_end, view):]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    chunks = []
+    with os.fdopen(read_end, "rb") as reader:
+        while chunk := reader.read(65536):
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        return find_plugins(group)
+    try:
+        return [FoundPlugin(*map(str, item)) for item in json.loads(b"".join(chunks))]
+    except (ValueError, TypeError):
+        return find_plugins(group)
+
+
+def load_entry_point(value: str) -> Any:
+    """What an entry point's value names: ``module``, or ``module:attr.attr``, as
+    importlib.metadata.EntryPoint.load() finds it (extras in brackets are ignored)."""
+    import importlib
+
+    module_name, _, attrs = value.partition(":")
+    target: Any = importlib.import_module(module_name.strip())
+    for attr in attrs.split("[", 1)[0].strip().split("."):
+        if attr:
+            target = getattr(target, attr)
+    return target
 
 
 def check_plugin_class(cls: object, base: type, required: tuple[str, ...],

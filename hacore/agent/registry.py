@@ -10,7 +10,15 @@ from dataclasses import dataclass, field
 
 from hacore.agent import hookspec
 from hacore.agent.base import Agent
-from hacore.plugins import PluginKind, PluginProblem, PluginRegistry, Registered, check_plugin_class
+from hacore.plugins import (
+    FoundPlugin,
+    PluginKind,
+    PluginProblem,
+    PluginRegistry,
+    Registered,
+    check_plugin_class,
+    find_plugins_in_child,
+)
 
 REQUIRED_METHODS = ("start", "stop", "monitor")
 OPTIONAL_METHODS = ("validate",)
@@ -51,19 +59,21 @@ class AgentRegistry(PluginRegistry):
         return self.items
 
 
-def load_registry() -> AgentRegistry:
-    """Find every installed agent distribution and check its agents."""
+def load_registry(found: list[FoundPlugin] | None = None) -> AgentRegistry:
+    """Find every installed agent distribution (or take ``found``) and check its agents."""
     registry = AgentRegistry()
-    registry.load_installed()
+    registry.load_installed(found)
     return registry
 
 
 _cached: AgentRegistry | None = None
 
 
-def installed_agents() -> AgentRegistry:
-    """The registry of this process, loaded once."""
+def installed_agents(*, discover_in_child: bool = False) -> AgentRegistry:
+    """The registry of this process, loaded once. ``discover_in_child``: the entry points
+    are found by a forked child (``find_plugins_in_child``), for the executor's helper."""
     global _cached
     if _cached is None:
-        _cached = load_registry()
+        found = find_plugins_in_child(AGENTS.group) if discover_in_child else None
+        _cached = load_registry(found)
     return _cached

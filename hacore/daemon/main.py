@@ -6,7 +6,6 @@ is what the supervisor starts; ``hacore daemon`` runs the supervisor.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import signal
@@ -59,18 +58,39 @@ async def run_daemon(config_path: str, node: str, state_dir: str, socket_path: s
     return 0
 
 
+OPTIONS = ("--config", "--node", "--state-dir", "--socket", "--key-file")
+USAGE = ("usage: python -m hacore.daemon.main --config FILE --node NAME --state-dir DIR "
+         "--socket PATH --key-file FILE")
+
+
+def parse_options(argv: list[str]) -> dict[str, str] | None:
+    """``--name value`` (or ``--name=value``) for each of OPTIONS, all required; None when
+    an option is missing, unknown or has no value. (No argparse: the supervisor is the
+    only caller, and argparse with gettext is 0.3 MiB of every node's daemon.)"""
+    found: dict[str, str] = {}
+    args = iter(argv)
+    for arg in args:
+        name, eq, value = arg.partition("=")
+        if name not in OPTIONS:
+            return None
+        if not eq:
+            value = next(args, "")
+        if not value or value.startswith("--"):
+            return None
+        found[name] = value
+    return found if len(found) == len(OPTIONS) else None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hacore-daemon")
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--node", required=True)
-    parser.add_argument("--state-dir", required=True)
-    parser.add_argument("--socket", required=True)
-    parser.add_argument("--key-file", required=True)
-    args = parser.parse_args(argv)
-    setup_logging(args.node)
+    options = parse_options(sys.argv[1:] if argv is None else argv)
+    if options is None:
+        print(USAGE, file=sys.stderr)
+        return 2
+    setup_logging(options["--node"])
     try:
-        return asyncio.run(run_daemon(args.config, args.node, args.state_dir, args.socket,
-                                      args.key_file))
+        return asyncio.run(run_daemon(options["--config"], options["--node"],
+                                      options["--state-dir"], options["--socket"],
+                                      options["--key-file"]))
     except HacoreError as exc:  # a handled error can only come from start-up (bad config,
         log.error("%s", exc)     # key, socket): restarting would not help, so the
         return 2                 # supervisor stops too

@@ -46,7 +46,9 @@ class ForkServerLoop:
     def serve(self) -> None:
         from hacore.agent.registry import installed_agents
 
-        registry = installed_agents()  # import every plugin before the first fork: children start warm
+        # import every plugin before the first fork: children start warm; the entry points
+        # are found in a child, so importlib.metadata stays out of this long-lived process
+        registry = installed_agents(discover_in_child=True)
         for module_name in self.plugins:
             registry.load_plugin(importlib.import_module(module_name), module_name)
         gc.freeze()  # what is loaded now stays shared with every child, untouched by collections

@@ -91,3 +91,39 @@ def test_import_error_names_the_entry_point(monkeypatch):
     reg = registry_module.load_registry()
     assert "fromep" in reg.agents
     assert any("importing hacore_no_such_module_xyz failed: ModuleNotFoundError" in str(p) for p in reg.problems)
+
+
+def test_entry_points_found_in_a_child_are_the_ones_found_here():
+    """The helper's way (entry points found by a forked child) finds the same plugins, with
+    the same distributions, as finding them in this process; the registries match."""
+    found_here = plugins.find_plugins("hacore.agents")
+    found_there = plugins.find_plugins_in_child("hacore.agents")
+    assert found_there == found_here
+    assert any(p.value == "hacore_agent_ip" for p in found_there)
+    from_child = registry_module.load_registry(found_there)
+    assert sorted(from_child.agents) == sorted(registry_module.load_registry().agents)
+
+
+def test_a_failing_child_falls_back_to_finding_here(monkeypatch):
+    """When the child cannot report (here: finding raises in it), the entry points are
+    found in this process instead; nothing is lost."""
+    import os
+
+    real = plugins.find_plugins
+    parent = os.getpid()
+
+    def flaky(group):
+        if os.getpid() != parent:  # in the child
+            raise RuntimeError("no luck")
+        return real(group)
+
+    monkeypatch.setattr(plugins, "find_plugins", flaky)
+    assert plugins.find_plugins_in_child("hacore.agents") == real("hacore.agents")
+
+
+def test_entry_point_values_load_like_importlib_metadata():
+    """``module``, ``module:attr`` and ``module:attr.attr [extra]`` name what EntryPoint.load
+    would return."""
+    for value in ("hacore.agent.codes", "hacore.agent.codes:OCF",
+                  "hacore.agent.codes:OCF.SUCCESS [extra]"):
+        assert plugins.load_entry_point(value) is EntryPoint("x", value, "g").load()

@@ -31,8 +31,10 @@ PROGRAM = textwrap.dedent('''
 
     asyncio.run(main(sys.argv[1]))
 ''')
+#: what ForkServerLoop.serve loads before its first fork
 HELPER = ("import sys, json; from hacore.executor.helper import ForkServerLoop; "
-          "from hacore.agent.registry import installed_agents; installed_agents(); "
+          "from hacore.agent.registry import installed_agents; "
+          "installed_agents(discover_in_child=True); "
           "print(json.dumps(sorted(sys.modules)))")
 
 
@@ -92,3 +94,22 @@ def test_executor_helper_loads_no_pyroute2():
     modules = set(json.loads(out.stdout))
     assert "hacore_agent_ip" in modules
     assert loaded(modules, "pyroute2", "cryptography", "pytest", "hypothesis") == []
+
+
+def test_executor_helper_loads_no_entry_point_machinery_or_http_client():
+    """The helper finds agent entry points in a forked child (no importlib.metadata, zipfile,
+    csv), and the apache agent GETs over a plain socket (no urllib.request, http.client,
+    email, ssl): about 3.5 MiB less in the process every operation is forked from."""
+    import json
+
+    out = subprocess.run([sys.executable, "-c", HELPER], capture_output=True, text=True,
+                         check=True, timeout=60)
+    start_up = "import sys, json; print(json.dumps(sorted(sys.modules)))"
+    bare = subprocess.run([sys.executable, "-c", start_up], capture_output=True, text=True,
+                          check=True, timeout=60)
+    modules = set(json.loads(out.stdout))
+    assert "hacore_agent_apache" in modules and "hacore_agent_ip" in modules
+    # what the interpreter's own start-up loads (an editable install's finder, a .pth) aside
+    modules -= set(json.loads(bare.stdout))
+    assert loaded(modules, "importlib.metadata", "zipfile", "csv", "urllib.request",
+                  "http.client", "email", "ssl") == []

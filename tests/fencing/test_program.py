@@ -79,3 +79,32 @@ def test_an_agent_that_ignores_stdin_still_reports_its_exit(tmp_path: Path) -> N
     """An agent that exits without reading stdin gives its exit status, not an error."""
     result = run_agent_process(["/bin/sh", "-c", "echo 'Failed: nope' >&2; exit 1"], "a=b\n", 10.0)
     assert result.exit_status == 1 and "Failed: nope" in result.stderr and not result.error
+
+
+def test_wait_for_exit_reaps_an_ended_program_and_times_out_a_running_one(monkeypatch):
+    """wait_for_exit returns once the program exited (reaped, exit status known), raises
+    TimeoutExpired while it runs, and does the same without pidfds (the fallback)."""
+    import os
+    import subprocess
+
+    import pytest
+
+    from hacore.program import wait_for_exit
+
+    for pidfds in (True, False):
+        if not pidfds:
+            def no_pidfd(pid: int) -> int:
+                raise OSError("no pidfd here")
+
+            monkeypatch.setattr(os, "pidfd_open", no_pidfd)
+        quick = subprocess.Popen(["sh", "-c", "exit 3"])
+        wait_for_exit(quick, 30)
+        assert quick.returncode == 3
+        slow = subprocess.Popen(["sleep", "30"])
+        try:
+            with pytest.raises(subprocess.TimeoutExpired):
+                wait_for_exit(slow, 0.2)
+            assert slow.poll() is None
+        finally:
+            slow.kill()
+            slow.wait(10)

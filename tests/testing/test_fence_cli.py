@@ -3,6 +3,7 @@
 import subprocess
 import sys
 
+import pytest
 from defusedxml import ElementTree
 
 from hacore.testing.fence_testbed import parse_argv, parse_stdin, run
@@ -56,3 +57,29 @@ def test_switch_rules_render_one_way_blocks_and_loss():
     assert 'iifname "n2" oifname "n1"' not in text
     assert 'iifname "n3" numgen random mod 10000 < 2500 drop' in text
     assert "ether type arp accept" in text
+
+
+def test_fence_agent_imports_none_of_the_testbed():
+    """The fence agent, a fresh interpreter on every fence (the failover waits for it),
+    imports neither the testbed (cluster, psutil) nor asyncio."""
+    import json
+
+    code = ("import json, sys, hacore.testing.fence_testbed; "
+            "print(json.dumps(sorted(sys.modules)))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    modules = set(json.loads(proc.stdout))
+    assert "hacore.testing.fence_testbed" in modules
+    assert sorted(modules & {"hacore.testing.cluster", "hacore.testing.node", "psutil",
+                             "asyncio", "hacore.fencing.methods"}) == []
+
+
+def test_testing_package_still_exports_its_names():
+    """``from hacore.testing import Cluster`` and the other public names still work."""
+    from hacore import testing
+    from hacore.testing import Cluster, leak_check
+
+    assert Cluster.__name__ == "Cluster" and callable(leak_check)
+    assert set(testing.__all__) <= set(dir(testing))
+    with pytest.raises(AttributeError):
+        testing.NoSuchThing  # noqa: B018

@@ -8,13 +8,12 @@ import signal
 import subprocess
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from typing import ClassVar
 
 import psutil
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
+from hacore_agent_apache.http_get import http_status as get_status
 from hacore_agent_apache.instance import (
     Instance,
     debian_environment,
@@ -28,6 +27,9 @@ from hacore_agent_apache.instance import (
 )
 
 DEFAULT_SERVER_ROOT = "/etc/apache2"
+#: the start's readiness poll: httpd writes its pid file a few ms after ``-k start``
+#: returns, so the first checks come 5 ms apart, doubling up to POLL
+FIRST_POLL = 0.005
 POLL = 0.05
 STOP_POLL = 0.01
 CONFIG_ERRORS = ("Syntax error", "Configuration error", "AH00526", "AH00534")
@@ -46,16 +48,7 @@ def _tail(path: str, lines: int = 1) -> str:
 
 def http_status(url: str, timeout: float = REQUEST_TIMEOUT) -> tuple[int | None, str]:
     """The HTTP status a GET of ``url`` gets (None when nothing answers) and why."""
-    handler = urllib.request.ProxyHandler({})  # never a proxy from the environment
-    opener = urllib.request.build_opener(handler)
-    try:
-        with opener.open(url, timeout=timeout) as response:
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, str(exc.reason)
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        return None, str(reason)
+    return get_status(url, timeout)
 
 
 class Apache(Agent):
@@ -239,6 +232,7 @@ class Apache(Agent):
         url = self._url(inst)
         deadline = time.monotonic() + max(1.0, self.context.timeout - 2.0)
         why = "no pid file yet"
+        delay = FIRST_POLL
         while time.monotonic() < deadline:
             pid = self._running_pid(inst)
             if pid is None and os.path.exists(inst.pid_file):
@@ -249,7 +243,8 @@ class Apache(Agent):
                 if code is not None and code < 500:
                     return Result.ok()
                 why = f"GET {url}: {code or why}"
-            time.sleep(POLL)
+            time.sleep(delay)
+            delay = min(delay * 2, POLL)
         log = _tail(inst.error_log) if inst.generated else said
         raise AgentFailure(
             OCF.ERR_GENERIC,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Mapping
+from contextlib import ExitStack
 from typing import ClassVar
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
@@ -16,7 +17,7 @@ from hacore_agent_ip.links import (
     links,
     parse_address,
 )
-from hacore_agent_ip.probes import announce, find_holder
+from hacore_agent_ip.probes import announce, find_holder, packet_socket
 from hacore_agent_ip.rtnl import IPRoute, NetlinkError
 
 #: set by the daemon for a start whose service's previous holder is confirmed off (fenced,
@@ -140,30 +141,39 @@ class FloatingAddress(Agent):
             link, prefix = choose_link(ipr, ip, prefix, self.params["interface"])
             if not link.admin_up or (self.params["monitor_link"] and not link.carrier):
                 raise AgentFailure(OCF.ERR_GENERIC, f"cannot add {ip}/{prefix}: {link.state()}")
-            if self.params["check_duplicate"]:
-                probes, spacing, wait = probe_timing(os.environ)
-                holder = find_holder(link.name, link.mac, ip, probes, spacing, wait)
-                if holder is not None:
-                    raise AgentFailure(
-                        OCF.ERR_GENERIC,
-                        f"address {ip}/{prefix} is already held by {holder} "
-                        f"(it answered on {link.name}); not adding it",
-                    )
-            extra = {"flags": IFA_F_NODAD} if ip.version == 6 else {}
-            try:
-                ipr.addr("add", index=link.index, address=str(ip), prefixlen=prefix, **extra)
-            except NetlinkError as exc:
-                raise AgentFailure(
-                    OCF.ERR_GENERIC, f"adding {ip}/{prefix} to {link.name} failed: {exc.args[-1]}"
-                ) from None
-        if self.params["arp_count"] > 0:
-            try:
-                announce(link.name, link.mac, ip, self.params["arp_count"])
-            except OSError as exc:
-                return Result.ok(
-                    f"{ip}/{prefix} added to {link.name}, but announcing it failed: {exc.strerror}"
-                )
+            # one packet socket for the probe and the announcements (see packet_socket)
+            with ExitStack() as frames:
+                sock = None
+                if self.params["check_duplicate"]:
+                    sock = frames.enter_context(packet_socket(link.name, ip.version))
+                    probes, spacing, wait = probe_timing(os.environ)
+                    holder = find_holder(link.name, link.mac, ip, probes, spacing, wait, sock)
+                    if holder is not None:
+                        raise AgentFailure(
+                            OCF.ERR_GENERIC,
+                            f"address {ip}/{prefix} is already held by {holder} "
+                            f"(it answered on {link.name}); not adding it",
+                        )
+                self._add(ipr, ip, prefix, link)
+                if self.params["arp_count"] > 0:
+                    try:
+                        announce(link.name, link.mac, ip, self.params["arp_count"], sock=sock)
+                    except OSError as exc:
+                        return Result.ok(
+                            f"{ip}/{prefix} added to {link.name}, but announcing it failed: "
+                            f"{exc.strerror}"
+                        )
         return Result.ok(f"{ip}/{prefix} added to {link.name}")
+
+    @staticmethod
+    def _add(ipr: IPRoute, ip, prefix: int, link) -> None:  # type: ignore[no-untyped-def]
+        extra = {"flags": IFA_F_NODAD} if ip.version == 6 else {}
+        try:
+            ipr.addr("add", index=link.index, address=str(ip), prefixlen=prefix, **extra)
+        except NetlinkError as exc:
+            raise AgentFailure(
+                OCF.ERR_GENERIC, f"adding {ip}/{prefix} to {link.name} failed: {exc.args[-1]}"
+            ) from None
 
     def stop(self) -> Result:
         ip, _prefix = self._address()

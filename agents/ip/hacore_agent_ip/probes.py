@@ -103,15 +103,26 @@ def _holder_v6(frame: bytes, ip: IPv6, own: bytes) -> str | None:
     return mac_text(frame[6:12])
 
 
-def _socket(ifname: str, proto: int) -> socket.socket:
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(proto))
-    sock.bind((ifname, proto))
+def packet_socket(ifname: str, version: int) -> socket.socket:
+    """An ARP (IPv4) or IPv6 packet socket on ``ifname``, for probing and announcing.
+
+    Made with protocol 0 and then bound, so the kernel registers its receive hook once
+    (a protocol given to socket() registers it for every interface first and bind() moves
+    it, waiting for an RCU grace period: 8-30 ms on a loaded host). Closing one waits for
+    another grace period, so a start probes and announces on the same socket."""
+    proto = ETH_P_ARP if version == 4 else ETH_P_IPV6
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+    try:
+        sock.bind((ifname, proto))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
 def find_holder(
     ifname: str, mac: str, ip: IPv4 | IPv6, probes: int = 2, spacing: float = 0.05,
-    wait: float = 0.15
+    wait: float = 0.15, sock: socket.socket | None = None
 ) -> str | None:
     """The MAC of another host answering for ``ip`` on ``ifname``, or None when none does.
 
@@ -122,44 +133,51 @@ def find_holder(
     within a millisecond or two on a LAN, so a longer wait only delays every start (a
     failover's included); two probes cover one lost frame. A host too slow to answer in
     0.15 s is not told apart by 0.5 s either (RFC 5227's 1-2 s are for lossy wireless).
+    ``sock``: a ``packet_socket`` to use (and leave open), else one is made and closed.
     """
     v4 = ip.version == 4
     frame = arp_probe_frame(mac, ip) if v4 else dad_probe_frame(mac, ip)
     reader = _holder_v4 if v4 else _holder_v6
     own = mac_bytes(mac)
-    with _socket(ifname, ETH_P_ARP if v4 else ETH_P_IPV6) as sock:
-        sent = 0
-        next_send = time.monotonic()
-        end = next_send + spacing * (probes - 1) + wait
-        while True:
-            now = time.monotonic()
-            if sent < probes and now >= next_send:
-                sock.send(frame)
-                sent += 1
-                next_send = now + spacing
-            if now >= end:
-                return None
-            timeout = min(end, next_send if sent < probes else end) - now
-            ready, _, _ = select.select([sock], [], [], max(0.0, timeout))
-            if not ready:
-                continue
-            data, address = sock.recvfrom(2048)
-            if address[2] == PACKET_OUTGOING:
-                continue
-            holder = reader(data, ip, own)
-            if holder is not None:
-                return holder
+    if sock is None:
+        with packet_socket(ifname, ip.version) as own_sock:
+            return find_holder(ifname, mac, ip, probes, spacing, wait, own_sock)
+    sent = 0
+    next_send = time.monotonic()
+    end = next_send + spacing * (probes - 1) + wait
+    while True:
+        now = time.monotonic()
+        if sent < probes and now >= next_send:
+            sock.send(frame)
+            sent += 1
+            next_send = now + spacing
+        if now >= end:
+            return None
+        timeout = min(end, next_send if sent < probes else end) - now
+        ready, _, _ = select.select([sock], [], [], max(0.0, timeout))
+        if not ready:
+            continue
+        data, address = sock.recvfrom(2048)
+        if address[2] == PACKET_OUTGOING:
+            continue
+        holder = reader(data, ip, own)
+        if holder is not None:
+            return holder
 
 
-def announce(ifname: str, mac: str, ip: IPv4 | IPv6, count: int, spacing: float = 0.02) -> None:
+def announce(ifname: str, mac: str, ip: IPv4 | IPv6, count: int, spacing: float = 0.02,
+             sock: socket.socket | None = None) -> None:
     """Tell neighbours ``ip`` is at ``mac``: ``count`` gratuitous ARPs or unsolicited NAs.
 
     Close together (as keepalived sends its burst): neighbours switch on the first one, the
-    others only cover a lost frame, and the start (and the resources after it) waits for all."""
-    v4 = ip.version == 4
-    frame = garp_frame(mac, ip) if v4 else unsolicited_na_frame(mac, ip)
-    with _socket(ifname, ETH_P_ARP if v4 else ETH_P_IPV6) as sock:
-        for number in range(count):
-            if number:
-                time.sleep(spacing)
-            sock.send(frame)
+    others only cover a lost frame, and the start (and the resources after it) waits for all.
+    ``sock``: the ``packet_socket`` the probe used (left open), else one is made and closed."""
+    if sock is None:
+        with packet_socket(ifname, ip.version) as own_sock:
+            announce(ifname, mac, ip, count, spacing, own_sock)
+        return
+    frame = garp_frame(mac, ip) if ip.version == 4 else unsolicited_na_frame(mac, ip)
+    for number in range(count):
+        if number:
+            time.sleep(spacing)
+        sock.send(frame)

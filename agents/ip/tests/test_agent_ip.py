@@ -152,3 +152,35 @@ def test_passes_the_conformance_harness(pair):
 
     passed, summary = in_netns(pair.node, harness)
     assert passed, summary
+
+
+def packet_sockets_of_a_start(address: str) -> tuple[int, int, str]:
+    """In the node: how many packet sockets one start (probe + announcements) opens."""
+    from hacore_agent_ip import agent as agent_module
+    from hacore_agent_ip import probes
+    from hacore_agent_ip.agent import FloatingAddress
+
+    from hacore.agent.base import OperationContext
+    from hacore.agent.params import bind_params
+
+    opened = []
+    real = probes.packet_socket
+
+    def counting(ifname: str, version: int) -> socket.socket:
+        opened.append(ifname)
+        return real(ifname, version)
+
+    agent_module.packet_socket = probes.packet_socket = counting
+    params = bind_params(FloatingAddress.parameters, {"address": address})
+    result = FloatingAddress(params, "test-ip", OperationContext("start", 20.0)).start()
+    FloatingAddress(params, "test-ip", OperationContext("stop", 20.0)).stop()
+    return len(opened), int(result.code), result.reason
+
+
+@pytest.mark.parametrize("address", ["192.0.2.60/24", "2001:db8::60/64"])
+def test_start_probes_and_announces_on_one_packet_socket(pair, address):
+    """A start opens one packet socket for the duplicate probe and the announcements: each
+    close of one waits for a kernel grace period, which a failover's start would pay."""
+    count, code, reason = in_netns(pair.node, packet_sockets_of_a_start, address)
+    assert code == OCF.SUCCESS, reason
+    assert count == 1
