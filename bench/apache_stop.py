@@ -30,9 +30,9 @@ import time
 from pathlib import Path
 
 import psutil
+from hacore_agent_apache.agent import still_running
 
 from hacore.executor import OperationRequest, run_operation
-from hacore_agent_apache.agent import still_running
 
 POLL = 0.002
 GONE_WITHIN = 30.0

@@ -28,7 +28,6 @@ import secrets
 import time
 from dataclasses import dataclass
 
-
 from hacore.errors import InputError
 
 PREFIX = "hcj1."
