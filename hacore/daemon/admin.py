@@ -81,6 +81,11 @@ class AdminIntents:
             self.snap = replace(self.snap, standby=standby)
             self.events.record(compose.admin(f"hacore node {op} {node}"))
             log.info("recorded: %s %s", op, node)
+        return await self._published_to_quorum(deadline)
+
+    async def _published_to_quorum(self, deadline: float) -> int:
+        """Publish the state and return its version once a quorum of nodes holds it (the
+        acknowledgement of every admin intent, S5); raises OperationFailed at ``deadline``."""
         version = self._publish()
         self.wake()
         while self.clock() < deadline:

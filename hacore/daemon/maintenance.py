@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -30,7 +30,6 @@ from hacore.errors import OperationFailed
 from hacore.journal import compose
 from hacore.membership.contract import MembershipView
 from hacore.policy import Action, LostNode, Report, Snapshot, apply, record_cluster_maintenance
-from hacore.policy.quorum import is_quorate
 
 log = logging.getLogger("hacore.daemon")
 
@@ -67,6 +66,7 @@ class MaintenanceSteps:
     clock: Callable[[], float]
     wake: Callable[[], None]
     send: Callable[[str, str, dict[str, Any]], None]
+    _published_to_quorum: Callable[[float], Awaitable[int]]  # AdminIntents
     #: service -> its probe round in flight (cleared when this node takes over)
     probing: dict[str, ProbeRound]
     #: node -> the unmanaged services its daemon left running when it stopped cleanly
@@ -99,15 +99,7 @@ class MaintenanceSteps:
             log.warning("the cluster is %s maintenance: %s", "in" if on else "out of",
                         "monitors keep reporting, nothing is started or stopped" if on
                         else "every service is probed on every member, then managed again")
-        version = self._publish()
-        self.wake()
-        while self.clock() < deadline:
-            held = [n for n, v in self.acks.items() if v >= version] + [self.node]
-            if is_quorate(self.config, set(held)):
-                return version
-            await asyncio.sleep(0.02)
-        raise OperationFailed("the request was recorded but a quorum of nodes did not "
-                              "confirm it in time; check `hacore status`")
+        return await self._published_to_quorum(deadline)
 
     # -- probes after maintenance ---------------------------------------------------------
 
