@@ -172,6 +172,16 @@ class HacoreTestbed:
         st = self.status(node)
         return next(s for s in st["services"] if s["name"] == "web") if st else None
 
+    def web_owner(self, node: Any) -> str | None:
+        """Where ``node`` says web is started (None: not started, or no answer)."""
+        web = self.web(node)
+        return web["owner"] if web and web["state"] == "started" else None
+
+    def all_online(self, node: Any) -> bool:
+        """``node`` answers and sees every configured node Online."""
+        st = self.status(node)
+        return bool(st) and all(m["state"] == "Online" for m in st["members"])
+
     def wait(self, cond: Any, timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

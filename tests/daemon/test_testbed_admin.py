@@ -44,14 +44,6 @@ def hb():
     yield from observed_hacore_testbed(3, FailingFenceTestbed)
 
 
-def _owner(bed, via) -> str | None:
-    web = bed.web(via)
-    return web["owner"] if web and web["state"] == "started" else None
-
-
-def _all_online(bed, via) -> bool:
-    st = bed.status(via)
-    return bool(st) and all(m["state"] == "Online" for m in st["members"])
 
 
 def _kill_apache(node) -> None:
@@ -68,21 +60,21 @@ def test_monitor_failure_restarts_in_place_then_relocates(hb):
     """Apache killed on the owner: web restarts there (max_restarts = 1); killed again, web
     relocates to another node and answers from there."""
     nodes = {n.name: n for n in hb.c.nodes}
-    hb.wait(lambda: _owner(hb, nodes["n2"]) is not None, 90, "web running")
-    owner = nodes[_owner(hb, nodes["n2"])]
+    hb.wait(lambda: hb.web_owner(nodes["n2"]) is not None, 90, "web running")
+    owner = nodes[hb.web_owner(nodes["n2"])]
     assert hb.poller.wait_for_answer(node=owner.name, timeout=30) is not None, hb.tail_logs()
     _kill_apache(owner)
     killed = time.monotonic()
     hb.wait(lambda: hb.log_lines(rf"restart web on {owner.name}"), 60, "restart decided")
     hb.wait(lambda: hb.poller.first_answer_after(killed + 0.5, node=owner.name), 60,
             "web answers again from its owner")
-    assert _owner(hb, nodes["n2"]) == owner.name
+    assert hb.web_owner(nodes["n2"]) == owner.name
     hb.wait(lambda: owner.find_pids(r"apache2"), 30, "apache restarted")
     time.sleep(1.0)
     _kill_apache(owner)
     killed = time.monotonic()
-    hb.wait(lambda: _owner(hb, nodes["n2"]) not in (None, owner.name), 90, "web relocated")
-    new = _owner(hb, nodes["n2"])
+    hb.wait(lambda: hb.web_owner(nodes["n2"]) not in (None, owner.name), 90, "web relocated")
+    new = hb.web_owner(nodes["n2"])
     hb.wait(lambda: hb.poller.first_answer_after(killed, node=new), 60, "answers from " + new)
 
 
@@ -90,19 +82,19 @@ def test_leave_moves_web_first_and_is_not_fenced(hb):
     """hacore node leave on the owner: web moves first, the daemon exits 0, nobody fences
     it (its fence would fail and block recovery); started again it takes services again."""
     nodes = {n.name: n for n in hb.c.nodes}
-    hb.wait(lambda: _owner(hb, nodes["n1"]) is not None, 90, "web running")
-    leaver = nodes[_owner(hb, nodes["n1"])]
+    hb.wait(lambda: hb.web_owner(nodes["n1"]) is not None, 90, "web running")
+    leaver = nodes[hb.web_owner(nodes["n1"])]
     other = next(n for n in hb.c.nodes if n is not leaver)
     out = hb.hacore(leaver, "node", "leave", leaver.name, timeout=200)
     assert out.stdout.strip() == f"{leaver.name} left the cluster", out.stderr
     assert hb.procs[leaver.name].wait(timeout=30) == 0, "the supervisor did not exit 0"
-    hb.wait(lambda: _owner(hb, other) not in (None, leaver.name), 30, "web elsewhere")
+    hb.wait(lambda: hb.web_owner(other) not in (None, leaver.name), 30, "web elsewhere")
     assert hb.poller.wait_for_answer(timeout=30) is not None
     hb.wait(lambda: hb.log_lines(rf"{leaver.name} left cleanly"), 30,
             "the survivors saw a clean departure")
     assert not hb.log_lines(rf"fenc\w* (of )?{leaver.name}\b"), "the leaver was fenced"
     hb.start_daemon(leaver)
-    hb.wait(lambda: _all_online(hb, other), 90, "the leaver is back")
+    hb.wait(lambda: hb.all_online(other), 90, "the leaver is back")
     hb.wait(lambda: not any(m["standby"] for m in hb.status(other)["members"]), 60,
             "the leaver out of standby")
 
@@ -111,9 +103,9 @@ def test_sigterm_moves_web_first_and_is_not_fenced(hb):
     """SIGTERM to the owner's supervisor (systemctl stop): web moves first, the supervisor
     exits 0, nobody fences the node; started again, it rejoins."""
     nodes = {n.name: n for n in hb.c.nodes}
-    hb.wait(lambda: _all_online(hb, nodes["n3"]) and _owner(hb, nodes["n3"]) is not None,
+    hb.wait(lambda: hb.all_online(nodes["n3"]) and hb.web_owner(nodes["n3"]) is not None,
             90, "three members, web running")
-    owner = nodes[_owner(hb, nodes["n3"])]
+    owner = nodes[hb.web_owner(nodes["n3"])]
     other = next(n for n in hb.c.nodes if n is not owner)
     before = len(hb.log_lines(rf"{owner.name} left cleanly"))
     stops = len(hb.log_lines(rf"done: stop web on {owner.name}"))
@@ -122,22 +114,22 @@ def test_sigterm_moves_web_first_and_is_not_fenced(hb):
     assert hb.procs[owner.name].wait(timeout=120) == 0, "the supervisor did not exit 0"
     assert len(hb.log_lines(rf"done: stop web on {owner.name}")) > stops, \
         "web was stopped by the shutdown, not moved by the coordinator's drain"
-    hb.wait(lambda: _owner(hb, other) not in (None, owner.name), 30, "web elsewhere")
+    hb.wait(lambda: hb.web_owner(other) not in (None, owner.name), 30, "web elsewhere")
     assert hb.poller.wait_for_answer(timeout=30) is not None
     hb.wait(lambda: len(hb.log_lines(rf"{owner.name} left cleanly")) > before, 30,
             "the survivors saw a clean departure")
     assert not hb.log_lines(rf"fenc\w* (of )?{owner.name}\b"), "the node was fenced"
     hb.start_daemon(owner)
-    hb.wait(lambda: _all_online(hb, other), 90, "the node is back")
+    hb.wait(lambda: hb.all_online(other), 90, "the node is back")
 
 
 def test_crash_waits_for_fence_ack(hb):
     """The owner crashes and its fence fails: web waits; fence ack of a member is refused
     (exit 1); fence ack of the crashed node lets web start elsewhere."""
     nodes = {n.name: n for n in hb.c.nodes}
-    hb.wait(lambda: _all_online(hb, nodes["n2"]) and _owner(hb, nodes["n2"]) is not None,
+    hb.wait(lambda: hb.all_online(nodes["n2"]) and hb.web_owner(nodes["n2"]) is not None,
             90, "three members, web running")
-    victim = nodes[_owner(hb, nodes["n2"])]
+    victim = nodes[hb.web_owner(nodes["n2"])]
     others = [n for n in hb.c.nodes if n is not victim]
     hb.c.crash(victim)
     crashed = time.monotonic()

@@ -28,16 +28,6 @@ def _web(bed, via):
     return bed.web(via) or {}
 
 
-def _owner(bed, via) -> str | None:
-    web = _web(bed, via)
-    return web.get("owner") if web.get("state") == "started" else None
-
-
-def _all_online(bed, via) -> bool:
-    st = bed.status(via)
-    return bool(st) and all(m["state"] == "Online" for m in st["members"])
-
-
 def _starts(bed) -> int:
     """How many starts of web any daemon has logged as done."""
     return len(bed.log_lines(r"done: start web on "))
@@ -48,13 +38,13 @@ def test_coordinator_crash_leaves_the_survivors_services_running(hb):
     still hear a quorum of votes, so the no-quorum rule waits (election grace) and web is
     neither stopped nor started again on its owner; the crashed node is fenced and rejoins."""
     nodes = hb.c.nodes
-    hb.wait(lambda: _all_online(hb, nodes[0]) and _owner(hb, nodes[0]) is not None, 120,
+    hb.wait(lambda: hb.all_online(nodes[0]) and hb.web_owner(nodes[0]) is not None, 120,
             "five members, web running")
     coordinator = hb.status(nodes[0])["coordinator"]
-    if _owner(hb, nodes[0]) == coordinator:
+    if hb.web_owner(nodes[0]) == coordinator:
         other = next(n.name for n in nodes if n.name != coordinator)
         hb.hacore(nodes[0], "service", "relocate", "web", "--to", other)
-    owner = _owner(hb, nodes[0])
+    owner = hb.web_owner(nodes[0])
     assert owner is not None and owner != coordinator
     crashed = next(n for n in nodes if n.name == coordinator)
     survivor = next(n for n in nodes if n.name not in (coordinator, owner))
@@ -64,12 +54,12 @@ def test_coordinator_crash_leaves_the_survivors_services_running(hb):
     hb.wait(lambda: (hb.status(survivor) or {}).get("coordinator") not in (None, coordinator),
             60, "a new coordinator")
     time.sleep(2.0)
-    assert _owner(hb, survivor) == owner, "web moved although its owner never failed"
+    assert hb.web_owner(survivor) == owner, "web moved although its owner never failed"
     assert len(hb.log_lines(r"stop web on ")) == stops, "web was stopped during the election"
     assert _starts(hb) == starts, "web was started again during the election"
     hb.wait(lambda: crashed.up, 60, f"{coordinator} booted by the fence")
     hb.start_daemon(crashed)
-    hb.wait(lambda: _all_online(hb, survivor), 120, "all five members back")
+    hb.wait(lambda: hb.all_online(survivor), 120, "all five members back")
 
 
 def test_partition_2_3_minority_stops_majority_fences_and_runs(hb):
@@ -77,9 +67,9 @@ def test_partition_2_3_minority_stops_majority_fences_and_runs(hb):
     quorum), the majority fences both and runs web; after the heal the fenced nodes rejoin
     and web is not started again. S1 holds all along."""
     nodes = hb.c.nodes
-    hb.wait(lambda: _all_online(hb, nodes[4]) and _owner(hb, nodes[4]) is not None, 120,
+    hb.wait(lambda: hb.all_online(nodes[4]) and hb.web_owner(nodes[4]) is not None, 120,
             "five members, web running")
-    owner = next(n for n in nodes if n.name == _owner(hb, nodes[4]))
+    owner = next(n for n in nodes if n.name == hb.web_owner(nodes[4]))
     minority = [owner] + [n for n in nodes if n is not owner][:1]
     majority = [n for n in nodes if n not in minority]
     hb.poller.wait_for_answer(node=owner.name, timeout=30)
@@ -88,9 +78,9 @@ def test_partition_2_3_minority_stops_majority_fences_and_runs(hb):
     try:
         hb.wait(lambda: hb.log_lines(rf"stop web on {owner.name}: .*lost quorum"), 60,
                 "the minority stops web (S2)")
-        hb.wait(lambda: _owner(hb, majority[0]) in {n.name for n in majority}, 90,
+        hb.wait(lambda: hb.web_owner(majority[0]) in {n.name for n in majority}, 90,
                 "web runs in the majority")
-        new = _owner(hb, majority[0])
+        new = hb.web_owner(majority[0])
         hb.wait(lambda: hb.poller.first_answer_after(cut, node=new), 60, "answers from " + new)
         for node in minority:
             hb.wait(lambda node=node: hb.log_lines(rf"fenced {node.name}\b"), 60,
@@ -101,9 +91,9 @@ def test_partition_2_3_minority_stops_majority_fences_and_runs(hb):
     for node in minority:
         hb.wait(lambda node=node: node.up, 60, f"{node.name} booted by the fence")
         hb.start_daemon(node)
-    hb.wait(lambda: _all_online(hb, majority[0]), 120, "all five members back")
+    hb.wait(lambda: hb.all_online(majority[0]), 120, "all five members back")
     time.sleep(3.0)
-    assert _owner(hb, majority[0]) == new, "web moved when the partition healed"
+    assert hb.web_owner(majority[0]) == new, "web moved when the partition healed"
     assert _starts(hb) == starts, "web was started again after the heal"
 
 
@@ -111,7 +101,7 @@ def test_copy_started_by_hand_is_found_and_stopped(hb):
     """web disabled; its address added by hand on a node is found by the idle probe (every
     60 s) and stopped, and web stays disabled."""
     nodes = hb.c.nodes
-    hb.wait(lambda: _all_online(hb, nodes[0]) and _owner(hb, nodes[0]) is not None, 120,
+    hb.wait(lambda: hb.all_online(nodes[0]) and hb.web_owner(nodes[0]) is not None, 120,
             "web running")
     out = hb.hacore(nodes[0], "service", "disable", "web")
     assert out.stdout.strip() == "service web is disabled"
@@ -139,7 +129,7 @@ def test_whole_cluster_restart_remembers_the_disabled_service(hb):
     assert all(not hb.daemon_pids(n) for n in nodes)
     for node in nodes:
         hb.start_daemon(node)
-    hb.wait(lambda: _all_online(hb, nodes[3]) and _web(hb, nodes[3]).get("state"), 120,
+    hb.wait(lambda: hb.all_online(nodes[3]) and _web(hb, nodes[3]).get("state"), 120,
             "the cluster formed again")
     restarted = time.monotonic()
     time.sleep(5.0)

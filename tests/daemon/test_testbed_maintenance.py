@@ -33,14 +33,6 @@ def hb():
                     break
 
 
-def _owner(bed, via) -> str | None:
-    web = bed.web(via)
-    return web["owner"] if web and web["state"] == "started" else None
-
-
-def _all_online(bed, via) -> bool:
-    st = bed.status(via)
-    return bool(st) and all(m["state"] == "Online" for m in st["members"])
 
 
 def _apache(node) -> set[int]:
@@ -52,9 +44,9 @@ def test_cluster_maintenance_daemon_restart_keeps_apache(hb):
     from it, nobody fences it; its daemon started again adopts web (same Apache PIDs);
     maintenance off restarts nothing."""
     nodes = {n.name: n for n in hb.c.nodes}
-    hb.wait(lambda: _all_online(hb, nodes["n1"]) and _owner(hb, nodes["n1"]) is not None,
+    hb.wait(lambda: hb.all_online(nodes["n1"]) and hb.web_owner(nodes["n1"]) is not None,
             90, "three members, web running")
-    owner = nodes[_owner(hb, nodes["n1"])]
+    owner = nodes[hb.web_owner(nodes["n1"])]
     other = next(n for n in hb.c.nodes if n is not owner)
     assert hb.poller.wait_for_answer(node=owner.name, timeout=30) is not None
     out = hb.hacore(other, "cluster", "maintenance", "on")
@@ -78,8 +70,8 @@ def test_cluster_maintenance_daemon_restart_keeps_apache(hb):
     assert not hb.log_lines(rf"fenc\w* (of )?{owner.name}\b"), "the node was fenced"
     assert _apache(owner) == pids
     hb.start_daemon(owner)
-    hb.wait(lambda: _all_online(hb, other), 90, "the node is back")
-    hb.wait(lambda: _owner(hb, other) == owner.name and _owner(hb, owner) == owner.name, 60,
+    hb.wait(lambda: hb.all_online(other), 90, "the node is back")
+    hb.wait(lambda: hb.web_owner(other) == owner.name and hb.web_owner(owner) == owner.name, 60,
             "web adopted on its node")
     assert _apache(owner) == pids, "Apache was restarted"
     out = hb.hacore(other, "cluster", "maintenance", "off")
@@ -87,7 +79,7 @@ def test_cluster_maintenance_daemon_restart_keeps_apache(hb):
     time.sleep(2.0)
     assert _apache(owner) == pids, "Apache was restarted after maintenance"
     assert len(hb.log_lines(r"(start|restart|stop) web on")) == starts, "web was acted on"
-    assert _owner(hb, other) == owner.name
+    assert hb.web_owner(other) == owner.name
     assert hb.poller.wait_for_answer(node=owner.name, timeout=10) is not None
 
 
@@ -95,9 +87,9 @@ def test_service_maintenance_killed_apache_is_shown_then_recovered(hb):
     """web in maintenance, its Apache killed by hand: status and why show the failing
     monitor, restart is refused, nothing restarts it; maintenance off recovers it."""
     nodes = {n.name: n for n in hb.c.nodes}
-    hb.wait(lambda: _all_online(hb, nodes["n2"]) and _owner(hb, nodes["n2"]) is not None,
+    hb.wait(lambda: hb.all_online(nodes["n2"]) and hb.web_owner(nodes["n2"]) is not None,
             90, "three members, web running")
-    owner = nodes[_owner(hb, nodes["n2"])]
+    owner = nodes[hb.web_owner(nodes["n2"])]
     other = next(n for n in hb.c.nodes if n is not owner)
     out = hb.hacore(other, "service", "maintenance", "on", "web")
     assert out.stdout.strip() == ("service web is in maintenance: hacore will neither start "

@@ -22,16 +22,12 @@ def hb():
     yield from observed_hacore_testbed(3)
 
 
-def _owner(bed, via) -> str | None:
-    web = bed.web(via)
-    return web["owner"] if web and web["state"] == "started" else None
-
 
 def test_web_starts_where_the_policy_says_and_answers(hb):
     """web starts once on n2 (every node runs nothing; n1, the lowest id, coordinates, so
     the tie goes to the next node in config order) and answers HTTP from n2."""
     n1 = hb.c.nodes[0]
-    hb.wait(lambda: _owner(hb, n1) == "n2", 60, "web started on n2")
+    hb.wait(lambda: hb.web_owner(n1) == "n2", 60, "web started on n2")
     sample = hb.poller.wait_for_answer(node="n2", timeout=30)
     assert sample is not None, hb.tail_logs()
     out = hb.hacore(n1, "status").stdout
@@ -41,7 +37,7 @@ def test_web_starts_where_the_policy_says_and_answers(hb):
 def test_cli_relocate_disable_enable_freeze(hb):
     """relocate, disable, enable and freeze through the CLI on the testbed."""
     n1, n2, n3 = hb.c.nodes
-    hb.wait(lambda: _owner(hb, n2) is not None, 60, "web running")
+    hb.wait(lambda: hb.web_owner(n2) is not None, 60, "web running")
     out = hb.hacore(n2, "service", "relocate", "web", "--to", "n3").stdout
     assert out.strip() == "service web is now running on n3"
     assert hb.poller.wait_for_answer(node="n3", timeout=30) is not None
@@ -58,8 +54,8 @@ def test_cli_relocate_disable_enable_freeze(hb):
 def test_owner_crash_fails_over_after_the_fence(hb):
     """The owner crashes; after the testbed fence the VIP answers HTTP from another node."""
     nodes = {n.name: n for n in hb.c.nodes}
-    hb.wait(lambda: _owner(hb, nodes["n2"]) is not None, 60, "web running")
-    victim = nodes[_owner(hb, nodes["n2"]) or "n1"]
+    hb.wait(lambda: hb.web_owner(nodes["n2"]) is not None, 60, "web running")
+    victim = nodes[hb.web_owner(nodes["n2"]) or "n1"]
     survivor = next(n for n in hb.c.nodes if n is not victim)
     hb.poller.wait_for_answer(node=victim.name, timeout=30)
     hb.c.crash(victim)
@@ -87,8 +83,8 @@ def test_partitioned_owner_is_fenced_and_web_runs_once(hb):
     """The owner is cut off alone: the majority fences it and runs web; never both (S1)."""
     nodes = {n.name: n for n in hb.c.nodes}
     hb.wait(lambda: all(m["state"] == "Online" for m in hb.status(nodes["n2"])["members"])
-            and _owner(hb, nodes["n2"]) is not None, 60, "three members, web running")
-    victim = nodes[_owner(hb, nodes["n2"]) or "n1"]
+            and hb.web_owner(nodes["n2"]) is not None, 60, "three members, web running")
+    victim = nodes[hb.web_owner(nodes["n2"]) or "n1"]
     others = [n for n in hb.c.nodes if n is not victim]
     hb.poller.wait_for_answer(node=victim.name, timeout=30)
     cut = time.monotonic()
@@ -117,15 +113,15 @@ def test_killed_daemon_supervisor_stops_resources(hb):
     """kill -9 of the owner's daemon: its supervisor stops the VIP and Apache; web runs once."""
     nodes = {n.name: n for n in hb.c.nodes}
     hb.wait(lambda: all(m["state"] == "Online" for m in hb.status(nodes["n3"])["members"])
-            and _owner(hb, nodes["n3"]) is not None, 60, "three members, web running")
-    victim = nodes[_owner(hb, nodes["n3"]) or "n1"]
+            and hb.web_owner(nodes["n3"]) is not None, 60, "three members, web running")
+    victim = nodes[hb.web_owner(nodes["n3"]) or "n1"]
     others = [n for n in hb.c.nodes if n is not victim]
     pids = hb.daemon_pids(victim)
     assert len(pids) == 1, pids
     os.kill(pids[0], 9)
     hb.wait(lambda: hb.log_lines(rf"the daemon of {victim.name} died \(signal 9\)"), 30,
             "the supervisor noticed")
-    hb.wait(lambda: _owner(hb, others[0]) in {n.name for n in others}, 60, "web recovered")
+    hb.wait(lambda: hb.web_owner(others[0]) in {n.name for n in others}, 60, "web recovered")
     assert hb.poller.wait_for_answer(timeout=30) is not None
     hb.wait(lambda: victim.up, 30, f"{victim.name} up")
     if not hb.daemon_pids(victim, "supervisor"):
