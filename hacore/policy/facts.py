@@ -66,7 +66,8 @@ def node_joined(config: ClusterConfig, snap: Snapshot, node: str, *,
     deadline passed by ``now`` (S2 made it stop), or it was not lost at all. A node that
     comes back before either (a view that dropped it for a moment, a partition healed
     early, a daemon restarted) may still run its services: they stay active there until
-    its own status says otherwise, so nothing starts them elsewhere meanwhile (S1).
+    its own status says otherwise, so nothing starts them elsewhere meanwhile (S1); one
+    that was starting or stopping there is stopped there first, then placed again.
     """
     members = dict(snap.members)
     members[node] = snap.generation + 1
@@ -75,11 +76,16 @@ def node_joined(config: ClusterConfig, snap: Snapshot, node: str, *,
             or (now is not None and prior.deadline_passed(now)))
     lost = {n: ln for n, ln in snap.lost.items() if n != node}
     services = dict(snap.services)
-    if gone:
-        for name, st in services.items():
-            if st.owner == node and st.state in ACTIVE_STATES:
-                services[name] = replace(st, state="stopped", owner=None, last_owner=node,
-                                         stop_failed_on=None)
+    for name, st in services.items():
+        if st.owner != node or st.state not in ACTIVE_STATES:
+            continue
+        if gone:
+            services[name] = replace(st, state="stopped", owner=None, last_owner=node,
+                                     stop_failed_on=None)
+        elif st.state in ("starting", "stopping"):
+            # the operation's result was lost with the node: stopped there first, then
+            # placed again (as a new coordinator does with what its predecessor had in flight)
+            services[name] = replace(st, state="recovering")
     return _with_members(config, snap, members, seen_all, lost=lost, services=services)
 
 

@@ -45,15 +45,16 @@ def status(epoch: int, seq: int, *running: str) -> dict:
             "services": {name: {"status": "running", "resource": None} for name in running}}
 
 
-def coordinator_after_flap(config: ClusterConfig, clock: Clock) -> Coordinator:
-    """n1 takes over while the view lacks n3 (which runs job), then n3 is back 0.1 s later;
-    n1 and n2 have reported, n3 has not yet."""
+def coordinator_after_flap(config: ClusterConfig, clock: Clock,
+                           state: str = "started") -> Coordinator:
+    """n1 takes over while the view lacks n3 (job is ``state`` there), then n3 is back 0.1 s
+    later; n1 and n2 have reported, n3 has not yet."""
     sent: list[tuple[str, str]] = []
     coord = Coordinator(config, "n1", 1, lambda to, kind, body: sent.append((to, kind)),
                         clock=clock)
     coord.wake = lambda: None  # type: ignore[method-assign]
     snap = initial_snapshot(config, ["n1", "n2", "n3"])
-    snap = replace(snap, services={"job": ServiceStatus(state="started", owner="n3",
+    snap = replace(snap, services={"job": ServiceStatus(state=state, owner="n3",
                                                         last_owner="n3")})
     coord.take_over(view(4, "n1", "n2"), 0, {}, not_before=NOW)
     coord.on_state_reply("n2", 7, cluster_part(snap))
@@ -84,3 +85,16 @@ def test_its_own_status_then_decides(config: ClusterConfig) -> None:
     coord.on_status("n3", status(5, 1))
     acted = coord.cycle()
     assert any(a.service == "job" and a.kind in ("start", "restart") for a in acted), acted
+
+
+def test_a_start_in_flight_on_the_node_is_redone_not_left_starting(
+        config: ClusterConfig) -> None:
+    """job was starting on n3 when the previous coordinator was lost and n3 dropped out: the
+    start's result is gone, so job is stopped on n3 first (then placed again) instead of
+    staying 'starting' for ever (no-fence campaign, seeds 5005 and 5007, after the fix
+    above)."""
+    clock = Clock()
+    coord = coordinator_after_flap(config, clock, state="starting")
+    assert coord.snap.status("job").state == "recovering"
+    acted = coord.cycle()
+    assert [(a.kind, a.node) for a in acted if a.service == "job"] == [("stop", "n3")]
