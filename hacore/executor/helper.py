@@ -76,10 +76,13 @@ class ForkServerLoop:
 
     def _on_request(self, sock: socket.socket) -> bool:
         """One message: a request, or (main socket only) a new channel passed as an fd."""
-        if sock is self.sock:
-            data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1, socket.MSG_CMSG_CLOEXEC)
-        else:
-            data, fds = sock.recv(MAX_MESSAGE), []
+        try:
+            if sock is self.sock:
+                data, fds, _, _ = socket.recv_fds(sock, MAX_MESSAGE, 1, socket.MSG_CMSG_CLOEXEC)
+            else:
+                data, fds = sock.recv(MAX_MESSAGE), []
+        except (ConnectionResetError, BrokenPipeError):
+            return False  # closed with an answer unread (a client gave up): that channel ends
         if not data:
             return False
         if fds:

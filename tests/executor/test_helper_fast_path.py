@@ -206,3 +206,24 @@ def test_stop_from_another_thread_ends_async_waits(tmp_path):
     finally:
         server.stop()
         kill_tagged(tag)
+
+
+def test_a_channel_closed_with_its_answer_unread_does_not_kill_the_helper(helper, tmp_path):
+    """A client that closes its channel before reading an answer (the helper's recv then
+    fails with ECONNRESET) loses only that channel: the helper serves the others. Found
+    by the fault campaign (seed 3102): the helper died with a traceback."""
+    import marshal
+    import select
+
+    path = tmp_path / "ok.sh"
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(0o755)
+    channel = helper._new_channel()
+    channel.send(marshal.dumps((0, OperationRequest(str(path), "monitor", "fast-rst",
+                                                    timeout=20).to_wire())))
+    ready, _, _ = select.select([channel], [], [], 30)
+    assert ready, "no answer on the channel"
+    channel.close()  # the answer is still unread
+    time.sleep(0.3)
+    result = helper.run(OperationRequest(str(path), "monitor", "fast-after", timeout=20))
+    assert result.code == OCF.SUCCESS, result
