@@ -114,12 +114,15 @@ def free_base() -> tuple[int, int, int]:
 
 
 def write_cluster(base: Path, nodes: int, resources: int, interval: float,
-                  placement: str, loss: float, agent: str = "script") -> list[dict[str, str]]:
+                  placement: str, loss: float, agent: str = "script",
+                  heartbeat: float | None = None) -> list[dict[str, str]]:
     """The config, key and script under ``base``; one dict of paths per node."""
     a, b, c = free_base()
     port = random.randint(20000, 40000)
     lines = [f'[cluster]\nname = "idle"\nconfig_version = 1\nmessage_port = {port}\n',
-             f"[timing]\nnode_loss_timeout = {loss}\n", '[metrics]\nlisten = ""\n']
+             f"[timing]\nnode_loss_timeout = {loss}\n"
+             + (f"heartbeat_interval = {heartbeat}\n" if heartbeat else ""),
+             '[metrics]\nlisten = ""\n']
     for i in range(nodes):
         lines.append(f'[[nodes]]\nname = "n{i + 1}"\nid = {i + 1}\n'
                      f'addresses = ["127.{a}.{b}.{c + i}"]\n')
@@ -325,7 +328,8 @@ def keep_logs(tmp: str) -> None:
 def one_run(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="hacore-idle-") as tmp:
         nodes = write_cluster(Path(tmp), args.nodes, args.resources, args.monitor_interval,
-                              args.placement, args.node_loss_timeout, args.agent)
+                              args.placement, args.node_loss_timeout, args.agent,
+                              args.heartbeat_interval)
         cluster = Cluster(nodes)
         try:
             cluster.start(str(write_bench_agents(Path(tmp))) if args.agent != "script" else None)
@@ -360,6 +364,8 @@ def main() -> int:
     parser.add_argument("--agent", choices=("native", "native-worker", "script"),
                         default="native")
     parser.add_argument("--node-loss-timeout", type=float, default=1.0)
+    parser.add_argument("--heartbeat-interval", type=float, default=None,
+                        help="[timing] heartbeat_interval (default: derived)")
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument("--json", action="store_true", help="print every run's figures")
     args = parser.parse_args()

@@ -151,6 +151,11 @@ def check_timing(f: Findings, cfg: ClusterConfig) -> None:
                 f" leaves fewer than 3 heartbeats within node_loss_timeout "
                 f"{t.node_loss_timeout:g}; use at most {t.node_loss_timeout / 3:.3g} (or "
                 "leave it out: it defaults to node_loss_timeout / 10)")
+    elif t.heartbeat_interval * 10 > t.node_loss_timeout + 1e-9:
+        f.warn(("timing", "heartbeat_interval"), f"heartbeat_interval {t.heartbeat_interval:g}"
+               f" is above node_loss_timeout / 10; heartbeats still go every "
+               f"{t.node_loss_timeout / 10:.3g} s (leases last node_loss_timeout / 2 and are "
+               "renewed by heartbeats: fewer would let one lost packet lapse a lease)")
     if t.self_stop_margin < t.heartbeat_interval:
         f.error(("timing", "self_stop_margin"), f"self_stop_margin {t.self_stop_margin:g} is "
                 f"shorter than one heartbeat ({t.heartbeat_interval:g}); use at least "

@@ -261,6 +261,14 @@ class ProtocolState:
         since = self.peers[peer_id].follows_other_since
         return since is not None and now - since > self.timing.silence + self.timing.lease
 
+    def next_loss(self) -> float:
+        """When the first peer reached now stops being fresh, if nothing more is heard
+        (``inf`` when no peer is reached): the provider checks then rather than at its next
+        tick, so a silent peer is declared lost after ``silence``, not up to an interval
+        later. The rule is :meth:`PeerState.fresh`'s; only the moment of looking moves."""
+        return min((min(p.last_heard, p.acked_sent_at) + self.timing.silence
+                    for p in self.peers.values() if p.reachable), default=float("inf"))
+
     # -- the periodic step ------------------------------------------------------------
     def stalled(self, now: float) -> None:
         """Our own loop stalled: give every peer a fresh window, drop every lease."""

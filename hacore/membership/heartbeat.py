@@ -41,6 +41,10 @@ from hacore.membership.transport import (
 log = logging.getLogger("hacore.membership")
 
 
+#: seconds after a peer's silence runs out at which the provider looks (so it has run out)
+LOSS_CHECK_SLACK = 0.001
+
+
 def boot_clock() -> float:
     """CLOCK_BOOTTIME: monotonic, and it keeps counting while the machine is suspended."""
     return time.clock_gettime(time.CLOCK_BOOTTIME)
@@ -79,6 +83,7 @@ class HeartbeatMembership(MembershipProvider):
         self.task: asyncio.Task[None] | None = None
         self.current: MembershipView | None = None
         self.last_tick = 0.0
+        self.loss_check: asyncio.TimerHandle | None = None
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -99,6 +104,9 @@ class HeartbeatMembership(MembershipProvider):
             except asyncio.CancelledError:
                 pass
             self.task = None
+        if self.loss_check is not None:
+            self.loss_check.cancel()
+            self.loss_check = None
         for link in self.links:
             if link.transport is not None:
                 link.transport.close()
@@ -219,6 +227,27 @@ class HeartbeatMembership(MembershipProvider):
         if late:
             asyncio.get_running_loop().call_later(self.timing.interval / 2, self._hurry, late)
         self._publish(now, stalled, gap)
+        self._arm_loss_check(now)
+
+    def _arm_loss_check(self, now: float) -> None:
+        """Look again the moment a peer's silence runs out, when that comes before the next
+        tick (only while a peer is going silent: a healthy peer refreshes long before)."""
+        if self.loss_check is not None:
+            self.loss_check.cancel()
+            self.loss_check = None
+        due = self.state.next_loss() + LOSS_CHECK_SLACK
+        if due < now + self.timing.interval:
+            self.loss_check = asyncio.get_running_loop().call_later(max(0.0, due - now),
+                                                                    self._loss_check)
+
+    def _loss_check(self) -> None:
+        self.loss_check = None
+        if self.task is None:
+            return
+        try:
+            self._step(self.clock())  # an extra step: the rules and the stall check as ever
+        except Exception:  # the membership loop must survive its own bugs
+            log.exception("membership step failed; continuing")
 
     def _hurry(self, peer_ids: list[int]) -> None:
         """The extra heartbeat to peers whose acknowledgements are late (see timing)."""
