@@ -94,3 +94,12 @@ def test_resource_used_twice_in_one_service_refused():
     """The same resource twice in one tree is refused."""
     errs = found(BASE.replace('tree = ["vip", "www"]', 'tree = ["vip", "www", "vip"]'))
     assert any("appears twice" in e.message for e in errs)
+
+
+def test_heartbeat_above_a_tenth_of_the_timeout_warns_it_is_capped():
+    """heartbeat_interval between T/10 and T/3 is accepted with a warning naming the cap."""
+    [warn] = found(BASE + "\n[timing]\nnode_loss_timeout = 2\nheartbeat_interval = 0.5\n",
+                   "warning")
+    assert warn.key == "timing.heartbeat_interval" and "every 0.2 s" in warn.message
+    assert not found(BASE + "\n[timing]\nnode_loss_timeout = 2\nheartbeat_interval = 0.2\n",
+                     "warning")
