@@ -22,6 +22,9 @@ lets the policy spread them. Each run is a fresh cluster; the figures
 are the median over ``--runs``. Every process is stopped by PID at the end (SIGTERM to each
 supervisor: a clean leave, then SIGKILL to whatever is left), also on failure or Ctrl-C.
 
+After the runs it measures bench/heartbeat_floor.py's floor of the same heartbeat traffic (the
+baseline, in the same run) and prints the nodes' figure as a ratio of it.
+
 Run: python bench/idle.py [--runs 3] [--seconds 60] [--resources 100 --placement one]
 """
 
@@ -366,6 +369,9 @@ def main() -> int:
     parser.add_argument("--node-loss-timeout", type=float, default=1.0)
     parser.add_argument("--heartbeat-interval", type=float, default=None,
                         help="[timing] heartbeat_interval (default: derived)")
+    parser.add_argument("--floor-seconds", type=float, default=20.0,
+                        help="then measure bench/heartbeat_floor.py's floor of the same "
+                        "heartbeat traffic for this long (0: skip)")
     parser.add_argument("--ready-timeout", type=float, default=180.0)
     parser.add_argument("--json", action="store_true", help="print every run's figures")
     args = parser.parse_args()
@@ -394,7 +400,24 @@ def main() -> int:
         print(f"{name}: CPU {statistics.median(cpu):.2f} % (runs {', '.join(f'{c:.2f}' for c in cpu)}); "
               f"PSS {statistics.median(pss):.1f} MiB, RSS {statistics.median(rss):.1f} MiB "
               f"[{'; '.join(parts)}]")
+    if args.floor_seconds > 0:
+        print_floor(args, statistics.median(statistics.median(r[n]["cpu"] for r in runs)
+                                            for n in runs[0]))
     return 0
+
+
+def print_floor(args: argparse.Namespace, daemon_cpu: float) -> None:
+    """The baseline measured in the same run: the CPU of the same heartbeat traffic alone."""
+    from heartbeat_floor import floor  # bench/ is this script's directory, first on sys.path
+
+    interval = min(args.heartbeat_interval or args.node_loss_timeout / 10,
+                   args.node_loss_timeout / 10)
+    figures = floor(args.nodes, interval, args.floor_seconds, 1)
+    bare, full = figures["bare"], figures["asyncio+json+hmac"]
+    print(f"heartbeat floor, same packets ({args.nodes} processes, every {interval:g} s, "
+          f"{args.floor_seconds:g} s): bare loop {bare:.2f} %, asyncio+json+hmac {full:.2f} % "
+          f"per process; the nodes' median {daemon_cpu:.2f} % is {daemon_cpu / full:.1f}x the "
+          f"latter, {daemon_cpu / bare:.1f}x the bare loop")
 
 
 if __name__ == "__main__":
