@@ -119,3 +119,37 @@ def test_monitors_that_succeed_write_nothing_and_send_nothing(tmp_path, executor
     assert node.failed == {"web": "web-b"}
     assert sent and sent[-1][1] == "status"
     assert sent[-1][2]["services"]["web"] == {"status": "failed", "resource": "web-b"}
+
+
+def test_idle_probes_go_together_and_still_find_a_copy(tmp_path, executor, monkeypatch):
+    """probe_idle probes every service this node does not run at once (one message to the
+    helper for their first resources), and a copy found running is still adopted as
+    active and reported to the coordinator."""
+    sent_sizes: list[int] = []
+    original = forkserver._LoopChannel._send
+
+    def spy(channel):
+        sent_sizes.append(len(channel.outbox))
+        original(channel)
+
+    monkeypatch.setattr(forkserver._LoopChannel, "_send", spy)
+    config = token_config(tmp_path, services={f"s{i}": [f"s{i}-a"] for i in range(6)})
+    store = LocalStore(str(tmp_path / "state"))
+    view = SimpleNamespace(coordinator="n2", epoch=1, quorate=True)
+    messages: list[tuple] = []
+    tokens = tmp_path / "tokens"
+    runner = ServiceRunner(config, "n1", executor, env=token_env(tokens, "n1"))
+    node = LocalNode(config, "n1", runner, store, store.load(),
+                     lambda *msg: messages.append(msg), lambda: view)
+
+    async def go():
+        assert (await runner.start("s4")).ok  # a copy started outside the cluster
+        sent_sizes.clear()
+        await node.probe_idle()
+        runner.close()
+
+    asyncio.run(go())
+    assert sent_sizes[0] == 6, sent_sizes
+    assert list(node.active) == ["s4"]
+    assert messages and messages[-1][2]["services"] == {"s4": {"status": "running",
+                                                               "resource": None}}

@@ -8,11 +8,11 @@ import time
 
 import psutil
 import pytest
+from test_worker import processes_with, seen, unique_tag
 
 from hacore.agent import OCF
 from hacore.executor import OperationRequest
 from hacore.executor.forkserver import ForkServer
-from test_worker import processes_with, seen, unique_tag
 
 HERE = os.path.dirname(__file__)
 
@@ -126,7 +126,8 @@ def test_leftover_processes_move_to_their_resource_group(helper):
         procs = processes_with(tag)
         assert procs
         if results[0].isolation == "cgroup":
-            cgroup = open(f"/proc/{procs[0].pid}/cgroup").read()
+            with open(f"/proc/{procs[0].pid}/cgroup") as lines:
+                cgroup = lines.read()
             assert cgroup.rstrip().endswith("/hacore/l0")
     finally:
         for proc in processes_with(tag):
