@@ -36,6 +36,7 @@ import os
 import select
 import signal
 import struct
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -335,8 +336,6 @@ def _child(items: list[Item], tokens_r: int, results_w: int, group: Path | None,
         result = native_result(handle.cls, request.action, request.params, request.instance,
                                ctx)
         try:
-            import sys
-
             sys.stdout.flush()
             sys.stderr.flush()
         except (OSError, ValueError):

@@ -135,7 +135,8 @@ class ForkServerLoop:
             handle = resolve(request.agent, request.agent_class)
         except Exception:  # noqa: BLE001 - the single path reports it
             return None
-        if not isinstance(handle, NativeAgent) or wants_worker(handle, request):
+        if (not isinstance(handle, NativeAgent) or wants_worker(handle, request)
+                or request.instance in self.workers.workers):  # alone: retires that worker
             return None
         return handle
 
