@@ -77,6 +77,8 @@ class ForkServerLoop:
         if not self.ops:
             return -1
         soonest = min(op.deadline for _, op in self.ops.values())  # type: ignore[attr-defined]
+        if soonest == float("inf"):
+            return -1
         return max(1, int((soonest - time.monotonic()) * 1000) + 1)
 
     def _on_request(self, sock: socket.socket) -> bool:
