@@ -30,6 +30,9 @@ from hacore.policy import ServiceStatus, Snapshot, no_quorum_actions
 
 log = logging.getLogger("hacore.daemon")
 
+#: idle services probed at once (their probes run in one forked child: executor.batch)
+PROBE_BATCH = 128
+
 
 class LocalNode:
     """Runs ops for the coordinator and keeps ``active`` (service -> active resources)."""
@@ -88,9 +91,16 @@ class LocalNode:
     async def probe_idle(self) -> None:
         """Now and then: probe the services this node does not run, to find a copy started
         outside the cluster (S1); one found is reported and the coordinator stops it."""
-        for svc in self.config.services:
-            busy = svc.name in self.active or self._lock(svc.name).locked()
-            if not busy and await self.probe(svc.name, startup=False):
+        idle = [svc.name for svc in self.config.services
+                if svc.name not in self.active and not self._lock(svc.name).locked()]
+        for first in range(0, len(idle), PROBE_BATCH):
+            names = idle[first:first + PROBE_BATCH]  # their probes run as one batch
+            found = await asyncio.gather(*(self.probe(name, startup=False) for name in names),
+                                         return_exceptions=True)
+            for name, outcome in zip(names, found):
+                if isinstance(outcome, BaseException):
+                    log.error("probe of %s on %s failed: %r", name, self.node, outcome)
+            if any(outcome is True for outcome in found):
                 self.seq += 1
                 self._save()
                 self.report()

@@ -29,6 +29,8 @@ from hacore.errors import HacoreError
 from hacore.executor.operation import OperationRequest, OperationResult
 
 MAX_MESSAGE = 1 << 20
+#: requests sent together in one message at most
+MAX_REQUESTS = 128
 HELPER_ENDED = "the executor helper process ended"
 
 
@@ -85,7 +87,10 @@ class ForkServer:
             data = b""
         if not data:
             return OperationResult(request.action, OCF.ERR_GENERIC, HELPER_ENDED)
-        return OperationResult.from_wire(marshal.loads(data)[1])
+        reply = marshal.loads(data)
+        if isinstance(reply, list):  # results sent together (only ever one here)
+            reply = reply[-1]
+        return OperationResult.from_wire(reply[1])
 
     async def run_async(self, request: OperationRequest) -> OperationResult:
         """Run one operation from an event loop (the loop reads the reply itself)."""
@@ -99,12 +104,7 @@ class ForkServer:
                 channel = self._loops[loop] = _LoopChannel(loop, self._new_channel())
         request_id = next(self._ids)
         future: asyncio.Future[OperationResult] = loop.create_future()
-        channel.pending[request_id] = future
-        try:
-            channel.sock.send(marshal.dumps((request_id, request.to_wire())))
-        except OSError:
-            channel.pending.pop(request_id, None)
-            return OperationResult(request.action, OCF.ERR_GENERIC, HELPER_ENDED)
+        channel.submit(request_id, request, future)
         return await future
 
     @property
@@ -153,7 +153,34 @@ class _LoopChannel:
         self.sock = sock
         self.closed = False
         self.pending: dict[int, asyncio.Future[OperationResult]] = {}
+        #: requests of this loop iteration, sent together at its end (``_send``)
+        self.outbox: list[tuple[int, tuple]] = []
         loop.add_reader(sock.fileno(), self._on_readable)
+
+    def submit(self, request_id: int, request: OperationRequest,
+               future: asyncio.Future[OperationResult]) -> None:
+        """Queue a request; every request made in this loop iteration (monitors that came
+        due together) reaches the helper in one message, which runs them as a batch."""
+        if self.closed:
+            future.set_result(OperationResult(request.action, OCF.ERR_GENERIC, HELPER_ENDED))
+            return
+        self.pending[request_id] = future
+        self.outbox.append((request_id, request.to_wire()))
+        if len(self.outbox) == 1:
+            self.loop.call_soon(self._send)
+
+    def _send(self) -> None:
+        outbox, self.outbox = self.outbox, []
+        for first in range(0, len(outbox), MAX_REQUESTS):
+            part = outbox[first:first + MAX_REQUESTS]
+            try:
+                self.sock.send(marshal.dumps(part if len(part) > 1 else part[0]))
+            except OSError:
+                for request_id, values in part:
+                    future = self.pending.pop(request_id, None)
+                    if future is not None and not future.done():
+                        future.set_result(OperationResult(values[1], OCF.ERR_GENERIC,
+                                                          HELPER_ENDED))
 
     def _on_readable(self) -> None:
         while not self.closed:
@@ -166,10 +193,11 @@ class _LoopChannel:
             if not data:
                 self.close(HELPER_ENDED)
                 return
-            request_id, values = marshal.loads(data)
-            future = self.pending.pop(request_id, None)
-            if future is not None and not future.done():  # done: its task was cancelled
-                future.set_result(OperationResult.from_wire(values))
+            message = marshal.loads(data)  # (id, result), or a list of them
+            for request_id, values in (message if isinstance(message, list) else [message]):
+                future = self.pending.pop(request_id, None)
+                if future is not None and not future.done():  # done: its task was cancelled
+                    future.set_result(OperationResult.from_wire(values))
 
     def close(self, reason: str) -> None:
         """Stop watching the socket, close it, and fail what still waits (in the loop)."""
