@@ -3,6 +3,8 @@ follows (fence_node's ``defer_on``, hacore.daemon.fencer.fence_serially)."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -95,3 +97,26 @@ def test_fence_agents_script_names_resolve_without_the_plugin_scan(monkeypatch) 
     monkeypatch.setattr(registry, "installed_fencers", no_scan)
     handle = resolve_fence_agent("fence_hacore_testbed")
     assert handle.kind == "script" and handle.argv[0].endswith("fence_hacore_testbed")
+
+
+NICE_AGENT = r'''
+import os, sys
+opts = dict(line.split("=", 1) for line in sys.stdin.read().splitlines() if "=" in line)
+with open(opts["log"], "a") as log:
+    log.write(f"{opts['action']} {os.getpriority(os.PRIO_PROCESS, 0)}\n")
+'''
+
+
+def test_powering_on_again_runs_niced(tmp_path: Path) -> None:
+    """The deferred power-on's agent runs at POWER_ON_NICE (the recovery beside it comes
+    first); the fence's own off runs at the daemon's priority."""
+    from hacore.daemon.fencer import POWER_ON_NICE
+
+    agent = tmp_path / "fence_nice"
+    agent.write_text(f"#!{sys.executable}\n{NICE_AGENT}")
+    agent.chmod(0o755)
+    log = tmp_path / "log"
+    config = one_node([[("dev", {})]], {"dev": (str(agent), {"log": str(log)})})
+    assert fence_serially(fence_node, config, "n1").confirmed
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    assert _wait_for_lines(log, 2) == [f"off {base}", f"on {min(19, base + POWER_ON_NICE)}"]
