@@ -61,13 +61,14 @@ def fence_serially(fence_node: Callable[..., Any], config: ClusterConfig, node: 
     def power_on_later(power_on: Callable[[], list[Any]]) -> None:
         nonlocal handed_over
 
-        def run() -> None:
+        def run(nicer: bool = True) -> None:
             try:
-                # not urgent, unlike the recovery it runs beside: its agents (children of
-                # this thread) get the CPU after the starts on this node
-                tid = threading.get_native_id()
-                os.setpriority(os.PRIO_PROCESS, tid,
-                               min(19, os.getpriority(os.PRIO_PROCESS, tid) + POWER_ON_NICE))
+                if nicer:  # only in a thread of its own
+                    # not urgent, unlike the recovery it runs beside: its agents (children of
+                    # this thread) get the CPU after the starts on this node
+                    tid = threading.get_native_id()
+                    os.setpriority(os.PRIO_PROCESS, tid,
+                                   min(19, os.getpriority(os.PRIO_PROCESS, tid) + POWER_ON_NICE))
             except OSError:
                 pass
             try:
@@ -89,7 +90,7 @@ def fence_serially(fence_node: Callable[..., Any], config: ClusterConfig, node: 
         try:
             threading.Thread(target=run, name=f"power-on-{node}", daemon=True).start()
         except RuntimeError:  # no thread to be had: power on here, as a reboot would
-            run()
+            run(nicer=False)
 
     lock.acquire()
     try:
