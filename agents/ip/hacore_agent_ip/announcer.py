@@ -10,8 +10,9 @@ The background sender holds an exclusive ``flock`` on a per-address file under
 ``ANNOUNCE_DIR`` from before it is forked until it exits; ``stop`` takes that lock before
 removing the address (``wait_for_announcer``), so no announcement of an address ever
 leaves a node after its stop began to remove it (a late one would send neighbours back
-to this node after a move). The sender closes every descriptor but its packet socket and
-the lock, so no pipe of the executor waits for it, and ends within
+to this node after a move). The sender is born in the resource's cgroup, not the
+operation's (``fork_beside_operation``), so ending the operation moves nothing; it closes
+every descriptor but its packet socket and the lock, so no pipe of the executor waits for it, and ends within
 ``(arp_count - 1) * spacing`` plus scheduling delays.
 """
 
@@ -23,6 +24,7 @@ import socket
 import time
 from ipaddress import IPv4Address, IPv6Address
 
+from hacore.executor.cgroups import fork_beside_operation
 from hacore_agent_ip.probes import garp_frame, unsolicited_na_frame
 
 #: one lock file per address (per boot: /run is a tmpfs)
@@ -58,7 +60,7 @@ def announce_first_then_background(sock: socket.socket, mac: str, ip: IPv4Addres
     try:
         fcntl.flock(lock_fd, fcntl.LOCK_EX)  # shared with the child: held until it exits
         try:
-            pid = os.fork()
+            pid = fork_beside_operation()  # born outside the operation's cgroup
         except OSError:  # no process to spare: send the rest here, as before
             for _ in range(count - 1):
                 time.sleep(spacing)

@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from ip_netns import collect, in_netns, make_pair, remove_pair, spawn_in
-
 from hacore_agent_ip import announcer
+from ip_netns import collect, in_netns, make_pair, remove_pair, spawn_in
 
 LISTEN_BUDGET = 20.0
 #: far apart, so that "start returned before the later frames" needs no timing luck
