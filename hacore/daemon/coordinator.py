@@ -425,7 +425,7 @@ class Coordinator(Fencer, AdminIntents, MaintenanceSteps):
     def _fenced_holder(self, action: Action, prior: ServiceStatus) -> str | None:
         """For a start: the node that held the service last when a fence (or ``hacore fence
         ack``, or its clean leave) has confirmed it off. Agents may then skip a long
-        duplicate check (the ip agent probes for 50 ms instead of 200). None after a
+        duplicate check (the ip agent probes for 25 ms instead of 200). None after a
         self-stop deadline: that node is only presumed stopped."""
         if action.kind not in ("start", "start-subtree") or self.snap is None:
             return None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +33,71 @@ FENCE_RETRY = 5.0
 #: reaches is left out, so the node to fence is not part of the real majority
 #: (docs/protocol.md, "Agreed views")
 FENCE_SETTLE = 0.5
+
+
+#: how much nicer than the daemon the thread powering a fenced node on again runs (and its
+#: agents with it)
+POWER_ON_NICE = 10
+#: one lock per node: a fence's off calls and a previous fence's deferred on calls never overlap
+_power_locks: dict[str, threading.Lock] = {}
+_power_locks_guard = threading.Lock()
+
+
+def _power_lock(node: str) -> threading.Lock:
+    with _power_locks_guard:
+        return _power_locks.setdefault(node, threading.Lock())
+
+
+def fence_serially(fence_node: Callable[..., Any], config: ClusterConfig, node: str) -> Any:
+    """``fence_node(config, node, "reboot")`` as the daemon runs it (in a worker thread): the
+    off calls confirm the fence and the outcome returns at once; powering the node on again
+    runs afterwards in a thread of its own, logged (``fence_node``'s ``defer_on``). The
+    node's lock is taken for the off calls and handed to that power-on thread, which
+    releases it when done, so a later fence of the same node begins only after the
+    power-on ended: off, on, off, on, as with the agent's own reboots."""
+    lock = _power_lock(node)
+    handed_over = False
+
+    def power_on_later(power_on: Callable[[], list[Any]]) -> None:
+        nonlocal handed_over
+
+        def run(nicer: bool = True) -> None:
+            try:
+                if nicer:  # only in a thread of its own
+                    # not urgent, unlike the recovery it runs beside: its agents (children of
+                    # this thread) get the CPU after the starts on this node
+                    tid = threading.get_native_id()
+                    os.setpriority(os.PRIO_PROCESS, tid,
+                                   min(19, os.getpriority(os.PRIO_PROCESS, tid) + POWER_ON_NICE))
+            except OSError:
+                pass
+            try:
+                replies = power_on()
+            except Exception as exc:  # noqa: BLE001 - logged: the fence itself stands
+                log.warning("powering %s on again after its fence raised %s: %s", node,
+                            type(exc).__name__, exc)
+                return
+            finally:
+                lock.release()
+            failed = [f"device {r.device}: {r.message}" for r in replies if not r.ok]
+            if failed:
+                log.warning("powering %s on again after its fence failed (%s); it stays off "
+                            "until powered on by hand", node, "; ".join(failed))
+            else:
+                log.info("powered %s on again after its fence", node)
+
+        handed_over = True
+        try:
+            threading.Thread(target=run, name=f"power-on-{node}", daemon=True).start()
+        except RuntimeError:  # no thread to be had: power on here, as a reboot would
+            run(nicer=False)
+
+    lock.acquire()
+    try:
+        return fence_node(config, node, "reboot", defer_on=power_on_later)
+    finally:
+        if not handed_over:
+            lock.release()
 
 
 class Fencer:
@@ -87,7 +154,8 @@ class Fencer:
         self.events.decision(action)
         self._delay_logged.discard(node)
         self.fencing[node] = -1.0  # running
-        task = asyncio.ensure_future(asyncio.to_thread(fence_node, self.config, node, "reboot"))
+        task = asyncio.ensure_future(asyncio.to_thread(fence_serially, fence_node, self.config,
+                                                       node))
         self.fence_tasks.add(task)
         task.add_done_callback(lambda t: self._fenced(action, t))
         return True

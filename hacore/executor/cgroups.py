@@ -284,6 +284,21 @@ def fork_into(group: Path | None) -> int:
     return pid
 
 
+def fork_beside_operation() -> int:
+    """fork() for a native agent leaving a process behind its operation (a start's short
+    background helper): 0 in the child, its pid in the parent. Run by the executor, the
+    child is born in the resource's group rather than the operation's, so the operation's
+    end need not move it there: each such move waits for a kernel grace period (3-10 ms on
+    a loaded host), and the next resource's start waits with it. A plain fork() elsewhere
+    (no cgroup v2, or not in an operation's group). Single-threaded callers only (an
+    operation's child is one), as ``fork_into``."""
+    mount = cgroup2_mount()
+    here = Path(own_cgroup())
+    if mount is not None and here.name.startswith("op-"):
+        return fork_into(mount / str(here.parent).lstrip("/"))
+    return os.fork()
+
+
 def _clone3_into(group: Path) -> int:
     libc = ctypes.PyDLL(None, use_errno=True)  # PyDLL keeps the GIL held across the call
     fd = os.open(group, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)

@@ -68,6 +68,10 @@ def resolve_fence_agent(name: str) -> FenceAgentHandle:
         if not _is_executable(path):
             raise AgentNotFound(f"fence agent {name!r}: {path} is not an executable file")
         return FenceAgentHandle(path, "script", (path,), path)
+    if name.startswith("fence_"):  # never a native fencer's name (check_fencer_class)
+        path = find_fence_script(name)
+        if path is not None:  # no plugin scan: a daemon's first fence would pay ~20 ms
+            return FenceAgentHandle(name, "script", (path,), path)
     from hacore.fencing.registry import installed_fencers
 
     registry = installed_fencers()

@@ -9,10 +9,6 @@ Parsed with defusedxml: meta-data comes from a program, and is untrusted input.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from xml.sax.saxutils import escape, quoteattr
-
-from defusedxml import ElementTree
-from defusedxml.common import DefusedXmlException
 
 from hacore.errors import HacoreError
 
@@ -69,6 +65,11 @@ class FenceAgentInfo:
 
 def parse_fence_metadata(text: str, origin: str = "") -> FenceAgentInfo:
     """Parse fence-agents meta-data XML; FenceMetadataError says what is wrong."""
+    # imported here: the fence path (catalog, device) imports this module, and these cost
+    # a daemon's first fence about 14 ms (xml.sax.saxutils pulls in urllib and http.client)
+    from defusedxml import ElementTree
+    from defusedxml.common import DefusedXmlException
+
     where = f" from {origin}" if origin else ""
     if not text.strip():
         raise FenceMetadataError(f"fence agent meta-data{where} is empty")
@@ -109,6 +110,8 @@ def parse_fence_metadata(text: str, origin: str = "") -> FenceAgentInfo:
 
 def render_fence_metadata(info: FenceAgentInfo) -> str:
     """The fence-agents XML for ``info`` (what a native fencer prints for ``metadata``)."""
+    from xml.sax.saxutils import escape, quoteattr
+
     out = ['<?xml version="1.0" ?>',
            f"<resource-agent name={quoteattr(info.name)} shortdesc={quoteattr(info.shortdesc)}>",
            f"<longdesc>{escape(info.longdesc or info.shortdesc)}</longdesc>", "<parameters>"]

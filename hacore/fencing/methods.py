@@ -3,8 +3,10 @@ succeed (rgmanager/fenced semantics), the outcome either confirmed or failed.
 
 ``reboot`` with one device calls the agent's reboot; with several (dual power supplies) it
 turns every device off, then every device on: the node is fenced once all were off, and a
-failed power-on is reported but does not undo the fence. A timeout, an error or a status
-reply never counts as fenced.
+failed power-on is reported but does not undo the fence. With ``defer_on`` (the daemon's
+fences) a reboot is always off on every device, reported confirmed, then on afterwards, so
+recovery does not wait for the node to power on. A timeout, an error or a status reply
+never counts as fenced.
 """
 
 from __future__ import annotations
@@ -67,16 +69,25 @@ def _method_calls(config: ClusterConfig, node: str, method: FenceMethod,
     return calls
 
 
-def _run_method(calls: list[DeviceCall], action: str, run: Callable[[DeviceCall, str], DeviceReply]
+#: ``defer_on`` of fence_node: takes the power-on step of a reboot (a callable returning its
+#: device replies) and runs it later, e.g. in a thread, after the fence is reported confirmed
+PowerOnLater = Callable[[Callable[[], list[DeviceReply]]], None]
+
+
+def _run_method(calls: list[DeviceCall], action: str, run: Callable[[DeviceCall, str], DeviceReply],
+                defer_on: PowerOnLater | None = None
                 ) -> tuple[bool, list[DeviceReply], PowerState | None]:
     """(ok, replies, power) of one method."""
     replies: list[DeviceReply] = []
-    if action == "reboot" and len(calls) > 1:
+    if action == "reboot" and (len(calls) > 1 or defer_on is not None):
         for call in calls:  # off, off, ... then on, on (dual power supplies)
             reply = run(call, "off")
             replies.append(reply)
             if not reply.ok:
                 return False, replies, None
+        if defer_on is not None:  # fenced now: powering on again need not be waited for
+            defer_on(lambda: [run(call, "on") for call in calls])
+            return True, replies, None
         for call in calls:
             replies.append(run(call, "on"))
         return True, replies, None
@@ -93,8 +104,17 @@ def _run_method(calls: list[DeviceCall], action: str, run: Callable[[DeviceCall,
 
 def fence_node(config: ClusterConfig, node: str, action: str = "reboot", *,
                runner: ProcessRunner = run_agent_process,
-               clock: Callable[[], float] = time.monotonic) -> FenceOutcome:
+               clock: Callable[[], float] = time.monotonic,
+               defer_on: PowerOnLater | None = None) -> FenceOutcome:
     """Run ``node``'s fence methods in order until one succeeds (like fence_node).
+
+    ``defer_on`` (reboot only): each device of the method is turned ``off`` (an agent's off
+    exits 0 only once the target is confirmed off), the outcome is returned as confirmed
+    at once, and the ``on`` calls are handed to ``defer_on`` to run afterwards. The fence is
+    proven by the off calls exactly as by a reboot's (whose off part is what fences; a
+    failed power-on never undid a fence here), but recovery need not wait for the node to
+    power on again (the testbed's boot, a BMC's power-on and its status polling). Without
+    it a one-device reboot is the agent's own ``reboot``.
 
     Raises InputError for an unknown node, a node without fence methods or an unknown
     action; every device failure is in the outcome instead.
@@ -122,14 +142,15 @@ def fence_node(config: ClusterConfig, node: str, action: str = "reboot", *,
             replies.extend(replace(r, method=method.name) for r in errors)
             failures.append(f"method {method.name}: {errors[-1].message}")
             continue
-        ok, got, power = _run_method(calls, action, run)
+        ok, got, power = _run_method(calls, action, run, defer_on)
         got = [replace(r, method=method.name) for r in got]
         replies.extend(got)
         if ok:
             names = ", ".join(c.device for c in calls)
             confirmed = action in FENCING_ACTIONS
             on_failed = [r.device for r in got if r.action == "on" and not r.ok]
-            detail = _success_detail(node, action, method.name, names, power)
+            detail = _success_detail(node, action, method.name, names, power,
+                                     deferred_on=defer_on is not None)
             if on_failed and action == "reboot":
                 detail += f" (powering on again failed on {', '.join(on_failed)})"
             return FenceOutcome(node, action, True, confirmed, method.name, tuple(replies),
@@ -143,9 +164,11 @@ def fence_node(config: ClusterConfig, node: str, action: str = "reboot", *,
 
 
 def _success_detail(node: str, action: str, method: str, devices: str,
-                    power: PowerState | None) -> str:
+                    power: PowerState | None, deferred_on: bool = False) -> str:
     if action == "status":
         return f"{node} is {power} (method {method}, device {devices})"
     done = {"off": "fenced (powered off)", "reboot": "fenced (rebooted)",
             "on": "powered on"}[action]
+    if action == "reboot" and deferred_on:
+        done = "fenced (powered off; powering on again follows)"
     return f"{node} {done} by method {method}, device {devices}"

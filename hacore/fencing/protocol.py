@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 from hacore.errors import InputError
+from hacore.fencing.stdin import parse_stdin  # noqa: F401 - re-exported (native.py, callers)
 
 EXIT_OK, EXIT_ERROR, EXIT_OFF = 0, 1, 2
 #: actions that change the power state; only off and reboot can fence
@@ -40,18 +41,6 @@ def stdin_text(options: Mapping[str, str]) -> str:
                              "stdin protocol cannot carry")
         lines.append(f"{name}={text}\n")
     return "".join(lines)
-
-
-def parse_stdin(text: str) -> dict[str, str]:
-    """Read ``name=value`` lines: ``#`` lines and lines without ``=`` skipped, last wins."""
-    options: dict[str, str] = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        name, value = line.split("=", 1)
-        options[name.strip()] = value.strip()
-    return options
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import os
 import socket
 import sys
 
-from hacore.fencing.protocol import parse_stdin
+from hacore.fencing.stdin import parse_stdin  # not .protocol: see that module
 
 EC_OK, EC_ERROR, EC_OFF = 0, 1, 2
 ACTIONS = ("on", "off", "reboot", "status", "list", "list-status", "monitor", "metadata", "validate-all")

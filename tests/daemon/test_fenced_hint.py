@@ -1,5 +1,5 @@
 """A start after the previous holder was confirmed off tells its agents so (the ip agent
-then probes for 50 ms instead of 0.2 s); after a self-stop deadline it does not."""
+then probes for 25 ms instead of 0.2 s); after a self-stop deadline it does not."""
 
 from __future__ import annotations
 

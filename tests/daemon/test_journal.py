@@ -52,7 +52,7 @@ def test_crash_failover_is_told_in_order_under_one_incident(tmp_path, executor):
             return c.service("web", "n2")["owner"]
 
     owner = asyncio.run(go())
-    assert (tmp_path / "fence.log").read_text().split()[:2] == ["reboot", "n1"]
+    assert (tmp_path / "fence.log").read_text().split()[:2] == ["off", "n1"]  # then on
     events = list(merge(read_journal(journal_of(tmp_path, n)) for n in ("n2", "n3")))
     lost = next(e for e in events if e.kind == "membership"
                 and e.fields["change"] == "lost" and e.fields["subject"] == "n1")

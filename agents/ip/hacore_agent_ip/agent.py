@@ -9,6 +9,7 @@ from contextlib import ExitStack
 from typing import ClassVar
 
 from hacore.agent import OCF, Agent, AgentFailure, Param, Result
+from hacore_agent_ip.announcer import announce_first_then_background, wait_for_announcer
 from hacore_agent_ip.links import (
     IFA_F_DADFAILED,
     IFA_F_NODAD,
@@ -17,7 +18,7 @@ from hacore_agent_ip.links import (
     links,
     parse_address,
 )
-from hacore_agent_ip.probes import announce, find_holder, packet_socket
+from hacore_agent_ip.probes import find_holder, packet_socket
 from hacore_agent_ip.rtnl import IPRoute, NetlinkError
 
 #: set by the daemon for a start whose service's previous holder is confirmed off (fenced,
@@ -28,13 +29,25 @@ PREVIOUS_HOLDER_FENCED = "HACORE_PREVIOUS_HOLDER_FENCED"
 PREVIOUS_HOLDER_STOPPED = "HACORE_PREVIOUS_HOLDER_STOPPED"
 
 
+#: listening after the one probe of a start whose previous holder is confirmed off or
+#: confirmed to have removed the address (see probe_timing)
+CONFIRMED_WAIT = 0.025
+
+
 def probe_timing(environ: Mapping[str, str]) -> tuple[int, float, float]:
-    """find_holder's (probes, spacing, wait): one probe and 50 ms of listening when the
-    previous holder is confirmed off or confirmed to have removed the address (a
-    misconfigured live host still answers within a millisecond or two), else two probes
-    50 ms apart and 150 ms of listening (0.2 s)."""
+    """find_holder's (probes, spacing, wait): one probe and 25 ms of listening when the
+    previous holder is confirmed off or confirmed to have removed the address, else two
+    probes 50 ms apart and 150 ms of listening (0.2 s).
+
+    With that confirmation the node that held the address cannot answer; the probe is
+    then only after a misconfigured third host holding it. Such a host is up and its
+    kernel answers an ARP probe or a DAD solicitation in softirq, within a millisecond or
+    two on a LAN (a tenth of a millisecond between the testbed's namespaces): 25 ms is
+    more than ten times that, and each millisecond more is one a failover's start waits.
+    A lost probe is not covered by this short form (one probe): the full form, for starts
+    without a confirmed previous holder, still sends two."""
     if environ.get(PREVIOUS_HOLDER_FENCED) or environ.get(PREVIOUS_HOLDER_STOPPED):
-        return 1, 0.05, 0.05
+        return 1, 0.05, CONFIRMED_WAIT
     return 2, 0.05, 0.15
 
 
@@ -46,10 +59,13 @@ class FloatingAddress(Agent):
     longdesc = (
         "Adds ADDRESS/PREFIX to the interface whose subnet contains it (or to interface=). "
         "Before adding, it asks the network whether another host holds the address (an ARP "
-        "probe, or an IPv6 duplicate address detection probe: 0.2 s, or 50 ms when the "
+        "probe, or an IPv6 duplicate address detection probe: 0.2 s, or 25 ms when the "
         "daemon says the previous holder was fenced or stopped it) and refuses to start, naming "
         "the MAC address that answered. After adding, it sends arp_count gratuitous ARPs "
-        "(IPv4) or unsolicited neighbour advertisements (IPv6) so neighbours switch at once. "
+        "(IPv4) or unsolicited neighbour advertisements (IPv6) so neighbours switch at once: "
+        "the first before start returns, the others 20 ms apart from a short-lived background "
+        "process (they only cover a lost frame), which stop waits for before removing the "
+        "address. "
         "Monitor fails when the link of the interface is down (monitor_link). Stop removes "
         "the address and waits sleeptime seconds. Netlink and raw sockets only: no ip or "
         "arping command is run."
@@ -157,7 +173,11 @@ class FloatingAddress(Agent):
                 self._add(ipr, ip, prefix, link)
                 if self.params["arp_count"] > 0:
                     try:
-                        announce(link.name, link.mac, ip, self.params["arp_count"], sock=sock)
+                        if sock is None:
+                            sock = frames.enter_context(packet_socket(link.name, ip.version))
+                        # the first frame now, the rest in the background (see announcer)
+                        announce_first_then_background(sock, link.mac, ip,
+                                                       self.params["arp_count"])
                     except OSError as exc:
                         return Result.ok(
                             f"{ip}/{prefix} added to {link.name}, but announcing it failed: "
@@ -181,6 +201,8 @@ class FloatingAddress(Agent):
             held = find_assigned(ipr, ip)
             if held is None:
                 return Result.ok()
+            # no announcement of the address may leave after its removal (see announcer)
+            wait_for_announcer(ip)
             try:
                 ipr.addr(
                     "del",
