@@ -371,6 +371,8 @@ def run_episode(bed: CampaignBed, seed: int, options: EpisodeOptions) -> dict[st
     findings += check_leaks({k: v for k, v in left.items() if k in LEAK_KINDS})
     if options.log_dir and (findings or options.keep_all_logs):
         keep_logs(bed, sizes, Path(options.log_dir) / f"seed-{seed}")
+    if any(f.check == "recovery" for f in findings):  # what each node says, to diagnose it
+        result["status"] = {n.name: bed.api_status(n) for n in bed.c.nodes}
     result.update(ready=True, applied=ep.applied, final=finals(bed), healed_at=round(healed, 2),
                   recovery=None if took is None else round(took, 2),
                   admin=[{**vars(a), "acked": a.acked} for a in ep.admin],
