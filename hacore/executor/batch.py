@@ -45,7 +45,13 @@ from hacore.agent.base import OperationContext
 from hacore.agent.codes import OCF
 from hacore.agent.registry import NativeAgent
 from hacore.executor import cgroups
-from hacore.executor.operation import KILL_WAIT, OUTPUT_CAP, OperationRequest, OperationResult
+from hacore.executor.operation import (
+    KILL_WAIT,
+    OUTPUT_CAP,
+    OperationRequest,
+    OperationResult,
+    reap_within,
+)
 
 #: the cgroup (a pseudo resource; resource names start with a letter or digit) batches run in
 BATCH_GROUP = "_monitor-batches"
@@ -183,7 +189,7 @@ class BatchOperation:
                     killed=killed)))
             self._end(reusable=False)
             return done, sorted(unstarted)
-        status = _reap(self.pid, self.pidfd, KILL_WAIT)
+        status = reap_within(self.pid, self.pidfd, KILL_WAIT)
         done += self._drain()
         unstarted += self._take_back()
         assert self.claimed is not None
@@ -265,7 +271,7 @@ class BatchOperation:
             os.killpg(self.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-        _reap(self.pid, self.pidfd, KILL_WAIT)
+        reap_within(self.pid, self.pidfd, KILL_WAIT)
         return victims
 
     def _end(self, reusable: bool) -> None:
@@ -274,21 +280,6 @@ class BatchOperation:
             os.close(fd)
         self.tree.end_operation(BATCH_GROUP, self.group, reusable=reusable)
 
-
-def _reap(pid: int, pidfd: int, budget: float) -> int | None:
-    """Wait (bounded) for the child to end; its exit code, None if it did not."""
-    end = time.monotonic() + budget
-    while True:
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return None
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        remaining = end - time.monotonic()
-        if remaining <= 0:
-            return None
-        select.select([pidfd], [], [], min(remaining, 0.05))
 
 
 # --- the child ---------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import select
+import time
 from dataclasses import dataclass, field, fields
 
 from hacore.agent.codes import OCF
@@ -93,3 +96,20 @@ class OperationResult:
 
 _REQUEST_FIELDS = tuple(f.name for f in fields(OperationRequest))
 _RESULT_FIELDS = tuple(f.name for f in fields(OperationResult))
+
+
+def reap_within(pid: int, pidfd: int, budget: float) -> int | None:
+    """Wait (at most ``budget`` seconds, woken by its pidfd) for a child of ours to end; its
+    exit code, None if it did not end in time (or was reaped elsewhere)."""
+    end = time.monotonic() + budget
+    while True:
+        try:
+            done, status = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return None
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        remaining = end - time.monotonic()
+        if remaining <= 0:
+            return None
+        select.select([pidfd], [], [], min(remaining, 0.05))

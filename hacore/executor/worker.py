@@ -43,7 +43,13 @@ from hacore.agent.codes import OCF
 from hacore.agent.registry import NativeAgent
 from hacore.executor import cgroups
 from hacore.executor.child import MAX_FDS, bind_std_streams, enter_isolation, native_result
-from hacore.executor.operation import KILL_WAIT, OUTPUT_CAP, OperationRequest, OperationResult
+from hacore.executor.operation import (
+    KILL_WAIT,
+    OUTPUT_CAP,
+    OperationRequest,
+    OperationResult,
+    reap_within,
+)
 
 MAX_OPERATIONS = 1000
 MAX_MESSAGE = 1 << 20
@@ -116,7 +122,7 @@ class MonitorWorker:
                 os.kill(self.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        _reap(self.pid, self.pidfd, KILL_WAIT)
+        reap_within(self.pid, self.pidfd, KILL_WAIT)
         if self.group is not None:
             cgroups.kill_group(self.group, KILL_WAIT)
             self.tree.forget(self.group)
@@ -216,7 +222,7 @@ class WorkerOperation:
             return OCF.ERR_GENERIC, (f"{request.action} timed out after {request.timeout:g}s; "
                                      f"killed {len(killed)} process(es)")
         if self.reply is None:
-            status = _reap(self.worker.pid, self.worker.pidfd, KILL_WAIT)
+            status = reap_within(self.worker.pid, self.worker.pidfd, KILL_WAIT)
             self.worker.alive = False
             how = (f"was killed by signal {-status}" if status is not None and status < 0
                    else "ended without a result")
@@ -289,21 +295,6 @@ def _killpg(pgid: int) -> None:
     except (ProcessLookupError, PermissionError):
         pass
 
-
-def _reap(pid: int, pidfd: int, budget: float) -> int | None:
-    """Wait (bounded) for a child of ours to end; its exit code, None if it did not."""
-    end = time.monotonic() + budget
-    while True:
-        try:
-            done, status = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return None
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        remaining = end - time.monotonic()
-        if remaining <= 0:
-            return None
-        select.select([pidfd], [], [], min(remaining, 0.05))
 
 
 # --- the worker process ------------------------------------------------------------------
