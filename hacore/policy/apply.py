@@ -59,12 +59,17 @@ class _Builder:
             if st.stop_failed_on == node:
                 self.services[name] = replace(st, stop_failed_on=None)
 
-    def stop_failed(self, name: str, st: ServiceStatus, node: str) -> ServiceStatus:
+    def stop_failed(self, name: str, st: ServiceStatus, node: str,
+                    disabling: bool = False) -> ServiceStatus:
+        """A stop that failed on ``node``: fenced there first, then recovered; an admin's
+        disable stays (acknowledged intents are never dropped: once the node is fenced
+        the service ends disabled, it is not started elsewhere)."""
+        intent = "disable" if disabling or st.intent == "disable" else None
         if node in self.fenceable:
-            return replace(st, state="recovering", owner=node, stop_failed_on=node, intent=None,
-                           target=None)
+            return replace(st, state="recovering", owner=node, stop_failed_on=node,
+                           intent=intent, target=None)
         return replace(st, state="failed", owner=node, last_owner=node, stop_failed_on=node,
-                       intent=None, target=None)
+                       intent=intent, target=None)
 
     def service_action(self, a: Action, ok: bool) -> None:
         name, node = a.service, a.node
@@ -97,7 +102,7 @@ class _Builder:
                              subtree_restarts={} if forget else st.subtree_restarts,
                              avoid=frozenset() if a.state == "disabled" else st.avoid)
             else:
-                st = self.stop_failed(name, st, node)
+                st = self.stop_failed(name, st, node, disabling=a.state == "disabled")
         elif kind == "restart":
             assert node is not None
             self.drop_report(name, node)

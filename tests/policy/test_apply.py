@@ -61,3 +61,17 @@ def test_apply_does_not_change_its_input() -> None:
     snap = _snap()
     apply(cfg, snap, [Action("stop", "web", "n1", state="disabled")])
     assert snap.status("web").state == "started"
+
+
+@pytest.mark.parametrize("no_fence", [[], ["n1"]])
+def test_failed_disable_stop_keeps_the_disable(no_fence: list[str]) -> None:
+    """An acknowledged disable survives its failed stop, with or without a fence method
+    (the fence, or the administrator, ends it disabled); another failed stop drops a
+    relocation's target as before."""
+    cfg = cluster(3, no_fence=no_fence)
+    after = apply(cfg, _snap(), [Action("stop", "web", "n1", state="disabled")], [False])
+    st = after.status("web")
+    assert (st.intent, st.stop_failed_on) == ("disable", "n1")
+    moving = apply(cfg, _snap(), [Action("stop", "web", "n1", state="recovering",
+                                         intent="relocate", target="n2")], [False])
+    assert (moving.status("web").intent, moving.status("web").target) == (None, None)
