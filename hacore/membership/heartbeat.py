@@ -329,6 +329,7 @@ class HeartbeatMembership(MembershipProvider):
 
     # -- receiving --------------------------------------------------------------------
     def _drop(self, reason: str, detail: str, addr: tuple) -> None:
+        self._stir()  # odd traffic: read it as it comes, so it cannot crowd out heartbeats
         self.dropped[reason] = self.dropped.get(reason, 0) + 1
         self.drops.warning(f"{reason}:{addr[0]}", f"{self.me.name}: dropped a packet from "
                            f"{addr[0]}:{addr[1]}: {detail}")

@@ -16,6 +16,8 @@ DEFAULT_PORT = 5415
 #: the largest datagram read, and the most read from one socket in one drain
 MAX_DATAGRAM = 65535
 MAX_DRAIN = 1024
+#: the receive buffer asked for each link (the kernel may give less without privilege)
+RECV_BUFFER = 1 << 20
 
 
 class RateLimitedLog:
@@ -143,6 +145,19 @@ async def resolve(address: str, port: int) -> tuple:
     return infos[0][4]
 
 
+def _room_for_a_tick(sock: socket.socket) -> None:
+    """A receive buffer that holds what a tick brings while reading waits for it (32 nodes
+    on two links send about 80 KiB a tick; bursts of junk more): RECV_BUFFER, root or not."""
+    for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+        if option is None:
+            continue
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, option, RECV_BUFFER)
+            return
+        except OSError:
+            continue
+
+
 async def open_link(link: int, address: str, port: int,
                     deliver: Callable[[int, bytes, tuple], None]) -> LinkSocket:
     loop = asyncio.get_running_loop()
@@ -151,6 +166,7 @@ async def open_link(link: int, address: str, port: int,
     sock = socket.socket(family, socket.SOCK_DGRAM)
     try:
         sock.setblocking(False)
+        _room_for_a_tick(sock)
         sock.bind(local)
         _, protocol = await loop.create_datagram_endpoint(
             lambda: LinkSocket(link, deliver, sock), sock=sock)
