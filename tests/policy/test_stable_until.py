@@ -16,15 +16,14 @@ from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from policy.test_properties import configs, steps_for
 from scenarios.compact import build_config
 from scenarios.test_scenarios import SCENARIOS, run_scenario
 
-import hacore.policy.simulation as simulation
 from hacore.config.model import ClusterConfig
-from hacore.policy import Report, Snapshot, decide, stable_until
+from hacore.policy import Report, Snapshot, decide, simulation, stable_until
 from hacore.policy.index import index_for
 from hacore.policy.simulation import Simulation, StepResult
+from policy.test_properties import configs, steps_for
 
 Round = tuple[ClusterConfig, Snapshot, float]
 
