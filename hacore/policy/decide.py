@@ -205,12 +205,13 @@ def _window_end(history: tuple[float, ...], expire: float, now: float) -> float:
 
 
 def stable_until(config: ClusterConfig, snapshot: Snapshot, now: float) -> float:
-    """The earliest time ``u > now`` at which ``decide(config, snapshot, u)`` may differ from
-    ``decide(config, snapshot, now)``; ``math.inf`` when no rule reading the time can flip.
-    For every ``t`` in ``[now, u)`` the answer is the same. The rules that read ``now``:
-    a lost node's self-stop deadline (``recovery_clearance``, here and in a cluster stop)
-    and the restart windows of services and subtrees (``_recent``). Everything else in a
-    round (post_join_delay, fence retries and delays) is the coordinator's, not decide's."""
+    """A time ``u > now`` such that ``decide(config, snapshot, t)`` answers as at ``now`` for
+    every ``t`` in ``[now, u)``: the earliest instant a rule reading the time can flip for
+    this snapshot (the answer may still be the same then), ``math.inf`` when none can.
+    The rules that read ``now``: a lost node's self-stop deadline (``recovery_clearance``,
+    here and in a cluster stop) and the restart windows of services and subtrees
+    (``_recent``). The round's other clocks (post_join_delay, fence retries and delays) are
+    the coordinator's, not decide's."""
     if not snapshot.quorate:
         return math.inf  # decide answers nothing, whatever the time
     until = math.inf
