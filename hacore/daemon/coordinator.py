@@ -146,6 +146,9 @@ class Coordinator(Takeover, Fencer, AdminIntents, MaintenanceSteps):
                                 "or its self-stop deadline passes (S3)", name, why)
                 snap = self._clean_leave(snap, name)
                 self._forget_node(name)
+        for name, incarnation in self.incarnations.items():
+            if name not in snap.members and current.get(name) != incarnation:
+                self._forget_node(name)  # fenced while a member: its daemon is gone
         for name, incarnation in current.items():
             if name not in snap.members:
                 snap = node_joined(self.config, snap, name, now=now)
@@ -184,6 +187,8 @@ class Coordinator(Takeover, Fencer, AdminIntents, MaintenanceSteps):
         return replace(snap, lost=lost, services=services)
 
     def _forget_node(self, name: str) -> None:
+        """Drop what ``name``'s daemon said and the ops it was sent: it left, restarted or
+        was fenced. A status of its next daemon (whose count starts again) is then heard."""
         for op_id, inf in list(self.inflight.items()):
             if inf.action.node == name:
                 del self.inflight[op_id]

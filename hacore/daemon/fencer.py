@@ -125,6 +125,9 @@ class Fencer:
     def _publish(self) -> int:
         raise NotImplementedError
 
+    def _forget_node(self, name: str) -> None:
+        raise NotImplementedError
+
     def _fence(self, action: Action, now: float) -> bool:
         node = action.node
         assert node is not None
@@ -211,6 +214,9 @@ class Fencer:
         if ok:
             log.info("fenced %s: %s", node, detail)
             self.fencing.pop(node, None)
+            # what the fenced daemon said, and ops it will never answer, count no more,
+            # though it may stay in the membership view until its silence is noticed
+            self._forget_node(node)
             self.snap = apply(self.config, self.snap, [action], [True], now=self.clock())
             self._publish()
             self.wake()

@@ -42,6 +42,7 @@ from hacore.executor.forkserver import ForkServer
 from hacore.journal import compose
 from hacore.membership.contract import MembershipEvent, MembershipProvider, Message
 from hacore.observability import ClusterMetrics
+from hacore.periodic import call_every
 
 log = logging.getLogger("hacore.daemon")
 
@@ -153,7 +154,7 @@ class NodeDaemon(MessageRouting, ApiBackend):
             from hacore.web import start_web
             self.web = await start_web(self.api, self.config, self.node)
         await self._start_metrics()
-        self._tasks.append(asyncio.ensure_future(self._loop()))
+        self._tasks.append(call_every(self.tick, self.step, f"tick on {self.node}"))
         log.info("%s started (cluster %s, config version %d, state in %s)", self.node,
                  self.config.name, self.config.config_version, self.state_dir)
 
@@ -248,11 +249,6 @@ class NodeDaemon(MessageRouting, ApiBackend):
         else:
             log.info("%s stopped every service it ran and told the cluster it leaves",
                      self.node)
-
-    async def _loop(self) -> None:
-        while True:
-            self._step_safely()
-            await asyncio.sleep(self.tick)
 
     def _wake(self) -> None:
         asyncio.get_running_loop().call_soon(self._step_safely)

@@ -37,12 +37,15 @@ from hacore.membership.transport import (
     open_link,
     resolve,
 )
+from hacore.periodic import call_every
 
 log = logging.getLogger("hacore.membership")
 
 
 #: seconds after a peer's silence runs out at which the provider looks (so it has run out)
 LOSS_CHECK_SLACK = 0.001
+#: ticks in a row with nothing to react to before packets are read at ticks only
+QUIET_TICKS = 3
 
 
 def boot_clock() -> float:
@@ -80,10 +83,11 @@ class HeartbeatMembership(MembershipProvider):
         self.peer_addrs: dict[int, list[tuple]] = {}
         self.event_callbacks: list[Callable[[MembershipEvent], None]] = []
         self.message_callbacks: list[Callable[[Message], None]] = []
-        self.task: asyncio.Task[None] | None = None
+        self.task: asyncio.Future[None] | None = None  # the ticks, while started
         self.current: MembershipView | None = None
         self.last_tick = 0.0
         self.loss_check: asyncio.TimerHandle | None = None
+        self.quiet_ticks = 0
 
     # -- lifecycle --------------------------------------------------------------------
     async def start(self) -> None:
@@ -94,7 +98,7 @@ class HeartbeatMembership(MembershipProvider):
                 self.peer_addrs[node.id] = [await resolve(a, self.port) for a in node.addresses]
         self.last_tick = self.clock()
         self.current = build_view(self.state, self.last_tick, time.time(), self.started_wall)
-        self.task = asyncio.create_task(self._run(), name=f"membership-{self.me.name}")
+        self.task = call_every(self.timing.interval, self._tick, f"{self.me.name}'s membership step")
 
     async def stop(self) -> None:
         if self.task is not None:
@@ -146,6 +150,7 @@ class HeartbeatMembership(MembershipProvider):
             state.stable_since = self.clock()
             if hasattr(state, "view_made_at"):
                 state.view_made_at = self.clock()
+        self._stir()
         log.info("%s follows the new node list (%s); expected votes %d", self.me.name,
                  ", ".join(n.name for n in config.nodes), state.expected)
 
@@ -196,17 +201,12 @@ class HeartbeatMembership(MembershipProvider):
         return lambda: self.message_callbacks.remove(callback)
 
     # -- the loop ---------------------------------------------------------------------
-    async def _run(self) -> None:
-        interval = self.timing.interval
-        while True:
-            now = self.clock()
-            try:
-                self._step(now)
-            except Exception:  # the membership loop must survive its own bugs
-                log.exception("membership step failed; continuing")
-            await asyncio.sleep(max(0.0, interval - (self.clock() - now)))
+    def _tick(self) -> None:
+        self._step(self.clock())
 
     def _step(self, now: float) -> None:
+        for link in self.links:
+            link.drain()  # while quiet, what came since the last tick is read now
         gap = now - self.last_tick
         self.last_tick = now
         stalled = gap > self.timing.interval + self.timing.stall
@@ -226,8 +226,35 @@ class HeartbeatMembership(MembershipProvider):
                 late.append(peer_id)
         if late:
             asyncio.get_running_loop().call_later(self.timing.interval / 2, self._hurry, late)
-        self._publish(now, stalled, gap)
+        changed = self._publish(now, stalled, gap)
         self._arm_loss_check(now)
+        self._pace_reading(quiet=not (stalled or late or changed))
+
+    def _pace_reading(self, quiet: bool) -> None:
+        """Read packets as they arrive while anything is happening; after QUIET_TICKS
+        quiet ticks of a quorate, agreed view, read them at each tick only (one wake-up per
+        interval instead of one per packet). Safe: freshness and leases count from our own
+        send times, so a packet read later only makes us learn later, never believe longer;
+        a silence deadline drains before it judges (the loss check runs a step); and a peer
+        going late makes the next tick not quiet, so reading follows packets again before
+        anyone could be declared lost."""
+        view = self.current
+        if quiet and view is not None and view.quorate and view.agreed is not False:
+            self.quiet_ticks += 1
+        else:
+            self.quiet_ticks = 0
+        if self.quiet_ticks >= QUIET_TICKS:
+            for link in self.links:
+                link.pause()
+        elif self.quiet_ticks == 0:
+            self._stir()
+
+    def _stir(self) -> None:
+        """Something to react to: read packets as they arrive from now on."""
+        self.quiet_ticks = 0
+        for link in self.links:
+            if not link.reading:
+                link.resume()
 
     def _arm_loss_check(self, now: float) -> None:
         """Look again the moment a peer's silence runs out, when that comes before the next
@@ -259,7 +286,8 @@ class HeartbeatMembership(MembershipProvider):
                 for link in range(min(len(self.links), len(self.peer_addrs[peer_id]))):
                     self._send_heartbeat(peer_id, link, now, True)
 
-    def _publish(self, now: float, stalled: bool, gap: float) -> None:
+    def _publish(self, now: float, stalled: bool, gap: float) -> bool:
+        """Build the view; emit what changed; whether anything did."""
         old = self.current
         new = build_view(self.state, now, time.time(), self.started_wall)
         self.current = new
@@ -269,6 +297,7 @@ class HeartbeatMembership(MembershipProvider):
                                              f"loop stalled for {gap:.2f} s"))
         for event in events:
             self._emit(event)
+        return bool(events)
 
     def _emit(self, event: MembershipEvent) -> None:
         for callback in list(self.event_callbacks):
@@ -331,6 +360,7 @@ class HeartbeatMembership(MembershipProvider):
             before = self.state.view
             self.state.heartbeat_from(packet.sender, hb, now)
             if self.state.view != before:  # adopted a new view: publish it now
+                self._stir()
                 self._publish(now, False, 0.0)
                 # and confirm it to its coordinator now rather than at the next tick: the
                 # coordinator's view is agreed (its fences may go) once every member did
@@ -338,10 +368,12 @@ class HeartbeatMembership(MembershipProvider):
             elif self._agreed_now(now):  # the confirmation the coordinator waited for
                 self._publish(now, False, 0.0)
             if packet.flags & wire.FLAG_ACK_REQUEST:
+                self._stir()  # the peer misses our answers: answer every packet at once
                 self._answer(packet.sender, link, now)
             return
         peer = self.state.peers[packet.sender]
         self.state.heard(packet.sender, link, addr[0], now, time.time())
+        self._stir()  # a conversation: its answers should not wait for a tick
         if peer.reachable:
             message = Message(peer.node.name, packet.incarnation, packet.body)
             for callback in list(self.message_callbacks):

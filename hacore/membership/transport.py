@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 log = logging.getLogger("hacore.membership")
 
 DEFAULT_PORT = 5415
+#: the largest datagram read, and the most read from one socket in one drain
+MAX_DATAGRAM = 65535
+MAX_DRAIN = 1024
 
 
 class RateLimitedLog:
@@ -75,11 +78,17 @@ class PacketFilter:
 
 
 class LinkSocket(asyncio.DatagramProtocol):
-    """One UDP socket bound to one of the local node's addresses (one link)."""
+    """One UDP socket bound to one of the local node's addresses (one link).
 
-    def __init__(self, link: int, deliver: Callable[[int, bytes, tuple], None]) -> None:
+    Datagrams are delivered as they arrive, or, while reading is paused, when the owner
+    calls :meth:`drain` (the provider does at each tick while the cluster is quiet: one
+    wake-up per interval instead of one per packet)."""
+
+    def __init__(self, link: int, deliver: Callable[[int, bytes, tuple], None],
+                 sock: socket.socket | None = None) -> None:
         self.link = link
         self.deliver = deliver
+        self.sock = sock
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -98,6 +107,34 @@ class LinkSocket(asyncio.DatagramProtocol):
             except OSError as exc:  # no route, interface down: the link is simply down
                 log.debug("link %d: send to %s: %s", self.link, addr, exc)
 
+    @property
+    def reading(self) -> bool:
+        return self.transport is not None and self.transport.is_reading()
+
+    def pause(self) -> None:
+        if self.reading and self.sock is not None:
+            self.transport.pause_reading()  # type: ignore[union-attr]
+
+    def resume(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def drain(self, limit: int = MAX_DRAIN) -> int:
+        """Deliver the datagrams waiting on the socket (at most ``limit``); how many."""
+        if self.sock is None or self.reading or self.transport is None \
+                or self.transport.is_closing():
+            return 0
+        for count in range(limit):
+            try:
+                data, addr = self.sock.recvfrom(MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return count
+            except OSError as exc:
+                log.debug("link %d: receive: %s", self.link, exc)
+                return count
+            self.deliver(self.link, data, addr)
+        return limit
+
 
 async def resolve(address: str, port: int) -> tuple:
     """The socket address for a configured address (IP or host name)."""
@@ -111,6 +148,13 @@ async def open_link(link: int, address: str, port: int,
     loop = asyncio.get_running_loop()
     local = await resolve(address, port)
     family = socket.AF_INET6 if ":" in local[0] else socket.AF_INET
-    _, protocol = await loop.create_datagram_endpoint(
-        lambda: LinkSocket(link, deliver), local_addr=local[:2], family=family)
+    sock = socket.socket(family, socket.SOCK_DGRAM)
+    try:
+        sock.setblocking(False)
+        sock.bind(local)
+        _, protocol = await loop.create_datagram_endpoint(
+            lambda: LinkSocket(link, deliver, sock), sock=sock)
+    except BaseException:
+        sock.close()
+        raise
     return protocol

@@ -281,9 +281,13 @@ class Apache(Agent):
             return Result.ok()
         try:
             main = psutil.Process(pid)
+        except psutil.Error:  # it ended between the two looks
+            self._forget(inst)
+            return Result.ok()
+        try:
             family = [main] + main.children(recursive=True)
-        except psutil.Error:
-            family = []
+        except psutil.Error:  # the children are reached through the main process anyway
+            family = [main]
         wait = float(self.params["shutdown_wait"])
         if self.params["graceful_stop"]:
             # graceful-stop: stop listening, finish in-flight requests, then exit
@@ -302,6 +306,9 @@ class Apache(Agent):
         if left:
             pids = ", ".join(str(p.pid) for p in left)
             raise AgentFailure(OCF.ERR_GENERIC, f"apache processes {pids} survive SIGKILL")
+        again = self._running_pid(inst)
+        if again is not None:  # never report a stop while httpd still runs
+            raise AgentFailure(OCF.ERR_GENERIC, f"apache pid {again} still runs after the stop")
         self._forget(inst)
         return Result.ok()
 

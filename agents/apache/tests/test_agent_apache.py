@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import time
 import urllib.request
@@ -259,6 +260,23 @@ def wait_refused(port: int, within: float = 20.0) -> bool:
     return False
 
 
+def listening_state(site: Site, procs: list[psutil.Process]) -> str:
+    """What holds the port and how httpd's processes stand: said when a stop check fails."""
+    holders = subprocess.run(["ss", "-Hltnp", f"sport = :{site.port}"], capture_output=True,
+                             text=True, check=False).stdout.strip() or "no listener"
+    states = []
+    for proc in procs:
+        try:
+            states.append(f"{proc.pid} {proc.status()} {proc.num_threads()} threads")
+        except psutil.Error:
+            states.append(f"{proc.pid} gone")
+    try:
+        log = (site.run_dir / "error.log").read_text()[-1500:]
+    except OSError as exc:
+        log = str(exc)
+    return f"listening: {holders}; processes: {', '.join(states)}; error log: {log}"
+
+
 def family_of(site: Site) -> list[psutil.Process]:
     main = psutil.Process(site.main_pid())
     return [main] + main.children(recursive=True)
@@ -291,7 +309,10 @@ def test_graceful_stop_lets_a_request_in_flight_finish(base):
     upload = SlowUpload(site.port)
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         stopping = pool.submit(site.op, "stop")
-        assert wait_refused(site.port), "httpd still accepts connections during a graceful stop"
+        refused = wait_refused(site.port)
+        stop_done = stopping.done() and stopping.result()
+        assert refused, ("httpd still accepts connections during a graceful stop: "
+                         f"{listening_state(site, procs)}; stop: {stop_done}")
         assert not stopping.done()  # it waits for the request in flight
         answer = upload.finish()
         result = stopping.result(timeout=60)
