@@ -26,6 +26,7 @@ from typing import Any
 
 from hacore.config.model import ClusterConfig
 from hacore.daemon.admin import AdminIntents
+from hacore.daemon.decision_memo import DecisionMemo
 from hacore.daemon.events import EventLog
 from hacore.daemon.fencer import Fencer
 from hacore.daemon.maintenance import MaintenanceSteps, ProbeRound
@@ -107,6 +108,7 @@ class Coordinator(Takeover, Fencer, AdminIntents, MaintenanceSteps):
         self.wake: Callable[[], None] = lambda: None  # asks for a cycle soon (new facts)
         self.on_publish: Callable[[int, dict[str, Any]], None] | None = None
         self.events = EventLog(None, node)  # the NodeDaemon gives its journal
+        self.memo = DecisionMemo()  # skips rounds that would answer as the last (issue 9)
 
     # -- taking over and stepping down ----------------------------------------------------
 
@@ -117,6 +119,7 @@ class Coordinator(Takeover, Fencer, AdminIntents, MaintenanceSteps):
         self._gathering = False
         self.snap = None
         self.inflight.clear()
+        self.memo.forget()
 
     # -- facts ----------------------------------------------------------------------------
 
@@ -276,8 +279,13 @@ class Coordinator(Takeover, Fencer, AdminIntents, MaintenanceSteps):
             return []
         assert self.snap is not None
         busy = {inf.action.service for inf in self.inflight.values()} | set(self.probing)
+        inputs = frozenset(busy)
         seen = self.decision_snapshot()
         changed = self.keep_maintenance_reports(seen)
+        if self.memo.same_answer(self.config, seen, inputs, now):
+            if changed:  # see hacore.daemon.decision_memo for why the answer is the same
+                self._publish()
+            return []
         actions = decide(self.config, seen, now)
         acted: list[Action] = []
         for action in actions:
@@ -304,6 +312,7 @@ class Coordinator(Takeover, Fencer, AdminIntents, MaintenanceSteps):
                 busy.add(action.service)
                 changed = True
             acted.append(action)
+        self.memo.remember(self.config, seen, inputs, now, actions, acted)
         if changed:
             self._publish()
         return acted

@@ -6,6 +6,11 @@ a change. A status belongs to the coordinator's term: one sent in a view before 
 takeover never decides anything (the member may have stopped the service, or restarted,
 under another coordinator since), and statuses are ordered by (epoch, seq), so a member
 whose daemon restarted and counts from 1 again is heard.
+
+``reports`` runs every coordinator round (issue 9): its answer is kept and given again while
+nothing it reads changed: the same snapshot and config objects (both are replaced, never
+changed in place), the same busy set, and no call of a method that changes a status (each
+bumps ``changes``; ``bodies``, ``min_seq`` and ``term_epoch`` change only through them).
 """
 
 from __future__ import annotations
@@ -26,14 +31,18 @@ class MemberStatuses:
         self.bodies: dict[str, Body] = {}
         self.term_epoch = 0  # the membership epoch the coordinator took over in
         self.min_seq: dict[str, int] = {}  # a status older than the node's last result is stale
+        self.changes = 0  # bumped by every method that changes what ``reports`` reads
+        self._kept: tuple[Any, ...] | None = None  # (changes, config, snap, busy, answer)
 
     def new_term(self, epoch: int) -> None:
+        self.changes += 1
         self.term_epoch = epoch
         self.min_seq.clear()
         for name in [n for n in self.bodies if self.of(n) is None]:
             del self.bodies[name]
 
     def forget(self, node: str) -> None:
+        self.changes += 1
         self.bodies.pop(node, None)
         self.min_seq.pop(node, None)
 
@@ -52,17 +61,31 @@ class MemberStatuses:
         kept = self.bodies.get(sender)
         if kept is not None and _order(body) < _order(kept):
             return False, before
+        self.changes += 1
         self.bodies[sender] = body
         return True, before
 
     def result_seen(self, node: str, seq: int) -> None:
+        self.changes += 1
         self.min_seq[node] = seq
 
     def reports(self, config: ClusterConfig, snap: Snapshot,
                 busy: Iterable[str]) -> tuple[dict[str, dict[str, Report]], set[str]]:
         """The reports ``decide`` reads, and the members not heard from in this term (kept
-        out of placement until their first status, unless they own a service)."""
-        busy = set(busy)
+        out of placement until their first status, unless they own a service). The same
+        objects as the last call's while nothing it reads changed (see the module
+        docstring); callers do not change them."""
+        busy = frozenset(busy)
+        kept = self._kept
+        if (kept is not None and kept[0] == self.changes and kept[1] is config
+                and kept[2] is snap and kept[3] == busy):
+            return kept[4]  # type: ignore[no-any-return]
+        answer = self._reports(config, snap, busy)
+        self._kept = (self.changes, config, snap, busy, answer)
+        return answer
+
+    def _reports(self, config: ClusterConfig, snap: Snapshot,
+                 busy: frozenset[str]) -> tuple[dict[str, dict[str, Report]], set[str]]:
         reports: dict[str, dict[str, Report]] = {}
         silent = set()
         for node in snap.members:

@@ -5,10 +5,16 @@ order (services in config order). Each action changes one thing and waits for it
 a relocation is a stop now and a start in the next round, once the stop is confirmed (S4).
 Runs only in a quorate partition (S2): without quorum it returns no actions, see
 ``hacore.policy.noquorum`` for what a node without quorum does locally.
+
+``stable_until(config, snapshot, now)`` says how long that answer holds: the earliest time
+at which a rule reading ``now`` (a lost node's self-stop deadline, a restart window) can
+flip for this snapshot. A rule that reads ``now`` must be covered there (the coordinator
+skips rounds whose inputs did not change before that time).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 from hacore.config.model import ClusterConfig
@@ -188,7 +194,43 @@ def _lost_owner(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
 def _recent(history: tuple[float, ...], expire: float, now: float) -> int:
     if expire <= 0:
         return len(history)
-    return sum(1 for t in history if now - t < expire)
+    return sum(1 for t in history if now < t + expire)  # the form _window_end reads
+
+
+def _window_end(history: tuple[float, ...], expire: float, now: float) -> float:
+    """When the next entry of ``history`` leaves ``_recent``'s window (inf: none will)."""
+    if expire <= 0:
+        return math.inf
+    return min((t + expire for t in history if now < t + expire), default=math.inf)
+
+
+def stable_until(config: ClusterConfig, snapshot: Snapshot, now: float) -> float:
+    """A time ``u > now`` such that ``decide(config, snapshot, t)`` answers as at ``now`` for
+    every ``t`` in ``[now, u)``: the earliest instant a rule reading the time can flip for
+    this snapshot (the answer may still be the same then), ``math.inf`` when none can.
+    The rules that read ``now``: a lost node's self-stop deadline (``recovery_clearance``,
+    here and in a cluster stop) and the restart windows of services and subtrees
+    (``_recent``). The round's other clocks (post_join_delay, fence retries and delays) are
+    the coordinator's, not decide's."""
+    if not snapshot.quorate:
+        return math.inf  # decide answers nothing, whatever the time
+    until = math.inf
+    for lost in snapshot.lost.values():
+        deadline = lost.self_stop_deadline
+        if deadline is not None and now < deadline:
+            until = min(until, deadline)
+    services = snapshot.services
+    for plan in index_for(config).plans:
+        st = services.get(plan.name)
+        if st is None:
+            continue
+        if st.restarts:
+            until = min(until, _window_end(st.restarts, plan.service.restart_expire_time, now))
+        if st.subtree_restarts:
+            for sub in plan.subtrees.values():
+                until = min(until, _window_end(st.subtree_restarts.get(sub.root, ()),
+                                               sub.restart_expire_time, now))
+    return until
 
 
 def _running(rnd: Round, plan: ServicePlan, st: ServiceStatus, owner: str,
@@ -333,4 +375,4 @@ def _place(rnd: Round, plan: ServicePlan, st: ServiceStatus, out: list[Action]) 
                       why=(R.start, name, node, intent, st, plan, tier, spared)))
 
 
-__all__ = ["decide", "explain_choice", "idle_reason"]
+__all__ = ["decide", "explain_choice", "idle_reason", "stable_until"]
