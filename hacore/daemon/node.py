@@ -130,7 +130,9 @@ class NodeDaemon(MessageRouting, ApiBackend):
         if self.executor is None:
             self.executor = ForkServer().start()
         runner = ServiceRunner(self.config, self.node, self.executor,
-                               may_start=self._may_start, env=self.env)
+                               may_start=self._may_start,
+                               lease_wait=self.config.timing.node_loss_timeout / 2,
+                               env=self.env)
         self.local = LocalNode(self.config, self.node, runner, self.store, self.state,
                                self.send, self.provider.view, self.events)
         self.local.unmanaged = self._unmanaged

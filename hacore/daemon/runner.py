@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +32,8 @@ from hacore.executor.operation import OperationRequest, OperationResult
 log = logging.getLogger("hacore.daemon.runner")
 
 DEFAULT_TIMEOUT = 20.0
+#: how often a start that found its lease lapsed looks again (see ServiceRunner.lease_wait)
+LEASE_POLL = 0.01
 
 
 @dataclass(frozen=True)
@@ -132,16 +135,28 @@ class ServiceRunner:
     """Starts, stops, probes and monitors services on one node (see module docstring)."""
 
     def __init__(self, config: ClusterConfig, node: str, executor: ForkServer, *,
-                 may_start: Callable[[], bool] = lambda: True,
+                 may_start: Callable[[], bool] = lambda: True, lease_wait: float = 0.0,
                  on_failure: Callable[[str, str, OperationResult], None] | None = None,
                  env: dict[str, str] | None = None) -> None:
         self.config = config
         self.node = node
         self.executor = executor
         self.may_start = may_start
+        self.lease_wait = lease_wait
         self.on_failure = on_failure
         self.env = dict(env or {})
         self._monitors: dict[str, list[asyncio.Task[None]]] = {}
+
+    async def _lease_held(self) -> bool:
+        """A fresh lease now, or within ``lease_wait``: a member's lease is renewed by every
+        heartbeat of its coordinator and may lapse for a moment when one comes late; that
+        is no reason to fail a start (nothing starts until it is renewed)."""
+        deadline = time.monotonic() + self.lease_wait
+        while not self.may_start():
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(LEASE_POLL)
+        return True
 
     def replace_config(self, config: ClusterConfig) -> None:
         self.config = config
@@ -182,7 +197,7 @@ class ServiceRunner:
         touched: list[str] = []
         for name in order:
             res = by_name[name]
-            if not self.may_start():
+            if not await self._lease_held():
                 detail = (f"start of {service} stopped before {name}: {self.node} does not "
                           "hold a fresh lease from a quorum")
                 await self._cleanup(service, svc, by_name, touched, steps)

@@ -5,8 +5,9 @@ step by step in a test. docs/protocol.md states the rules and why they are safe:
 
 - reach: a peer counts when heard, and heard *us* (acked a packet we sent), within the
   silence window;
-- votes: a node grants its vote to one candidate at a time, for ``lease`` seconds, and
-  makes no other grant until that promise ran out (nor for ``lease`` after it starts);
+- votes: a node grants its vote to one candidate at a time, for ``lease`` seconds from the
+  newest packet heard from it, and makes no other grant until that promise ran out (nor
+  for ``lease`` after it starts);
 - lease: a candidate holds a lease while grants from a quorum of votes are fresh, each
   counted from when *it sent* the packet the grant answers; it then coordinates and
   publishes a view (epoch, members, expected votes);
@@ -98,8 +99,14 @@ class ProtocolState:
         peer = self.peers[peer_id]
         grant = self.preferred_candidate(now) == peer_id and peer.incarnation != 0
         if grant:
+            # The grant acknowledges the newest packet heard from the peer, and the peer
+            # counts it from when *it sent* that packet, which is before we heard it: a
+            # promise of a lease from then covers every use of it. Counted from now, it
+            # would be renewed by heartbeats to a peer gone silent, and after a crash of
+            # the coordinator its voters would be bound to it for a lease past noticing.
             self.granted_to = peer_id
-            self.granted_until = now + self.timing.lease
+            self.granted_until = max(self.granted_until,
+                                     min(now, peer.highest_at) + self.timing.lease)
         if claim is UNSET:
             claim = self.view_claim(now)
         return Heartbeat(
@@ -108,8 +115,11 @@ class ProtocolState:
             seen_all=self.seen_all, speaks=speaks, view=claim)  # type: ignore[arg-type]
 
     # -- receiving --------------------------------------------------------------------
-    def accept_packet(self, sender: int, incarnation: int, seq: int) -> str | None:
-        """Replay protection; returns a reason to drop the packet, or None to take it."""
+    def accept_packet(self, sender: int, incarnation: int, seq: int,
+                      now: float | None = None) -> str | None:
+        """Replay protection; returns a reason to drop the packet, or None to take it.
+        ``now``: when it arrived (a grant's promise counts from the arrival of the newest
+        packet it acknowledges; unknown, it counts from the grant)."""
         peer = self.peers.get(sender)
         if peer is None:
             return "unknown node"
@@ -119,6 +129,8 @@ class ProtocolState:
             peer.restart(incarnation)
         if not peer.window.accept(seq):
             return "replayed or stale sequence number"
+        if peer.window.highest == seq:
+            peer.highest_at = float("inf") if now is None else now
         return None
 
     def heard(self, sender: int, link: int, address: str, now: float, wall: float) -> None:

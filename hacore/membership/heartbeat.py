@@ -346,11 +346,11 @@ class HeartbeatMembership(MembershipProvider):
         if packet.dest != self.me.id:
             self._drop("misdirected", f"addressed to node id {packet.dest}", addr)
             return
-        reason = self.state.accept_packet(packet.sender, packet.incarnation, packet.seq)
+        now = self.clock()
+        reason = self.state.accept_packet(packet.sender, packet.incarnation, packet.seq, now)
         if reason is not None:
             self._drop(reason.split()[0], f"node id {packet.sender}: {reason}", addr)
             return
-        now = self.clock()
         if packet.kind == wire.KIND_HEARTBEAT:
             try:
                 hb = wire.parse_heartbeat(packet.body)

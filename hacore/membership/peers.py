@@ -19,6 +19,8 @@ class PeerState:
     window: ReplayWindow = field(default_factory=ReplayWindow)
     last_heard: float = float("-inf")  # provider clock
     last_heard_wall: float | None = None
+    #: when the packet with the highest sequence number arrived (inf: unknown)
+    highest_at: float = float("inf")
     acked_sent_at: float = float("-inf")  # when we sent the newest packet it acknowledged
     link_heard: dict[int, float] = field(default_factory=dict)
     address: str = ""
@@ -36,6 +38,7 @@ class PeerState:
         """The peer came back as a new incarnation: forget everything about the old one."""
         self.incarnation = incarnation
         self.window = ReplayWindow()
+        self.highest_at = float("inf")
         self.acked_sent_at = float("-inf")
         self.hb = None
         self.hb_at = float("-inf")

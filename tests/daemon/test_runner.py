@@ -64,6 +64,30 @@ def test_no_lease_no_start(tmp_path, executor):
     assert not (tokens / "web-a.running").exists()
 
 
+def test_a_lease_lapsed_for_a_moment_delays_the_start(tmp_path, executor):
+    """A lease renewed within lease_wait: the start waits for it, then runs; nothing starts
+    while the lease is not fresh."""
+    looks: list[bool] = []
+
+    def may_start() -> bool:
+        looks.append((tokens / "web-a.running").exists())
+        return len(looks) > 5  # renewed at the sixth look
+
+    runner, tokens = _runner(tmp_path, executor, may_start=may_start, lease_wait=5.0)
+    out = asyncio.run(runner.start("web"))
+    assert out.ok, out.detail
+    assert looks[:5] == [False] * 5, "a resource started before the lease was renewed"
+    assert (tokens / "web-b.running").exists()
+
+
+def test_a_lease_not_renewed_within_lease_wait_fails_the_start(tmp_path, executor):
+    """A lease still lapsed after lease_wait fails the start as before, and says why."""
+    runner, tokens = _runner(tmp_path, executor, may_start=lambda: False, lease_wait=0.05)
+    out = asyncio.run(runner.start("web"))
+    assert not out.ok and "fresh lease" in out.detail
+    assert not (tokens / "web-a.running").exists()
+
+
 def test_monitor_failure_is_reported_once(tmp_path, executor):
     """A resource that stops by itself is reported by its recurring monitor."""
     failures: list[tuple[str, str, str]] = []

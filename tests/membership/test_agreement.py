@@ -16,11 +16,14 @@ def node(name: str, now: float = 0.0) -> ProtocolState:
     return ProtocolState(CONFIG, name, TIMING, incarnation=1000, now=now)
 
 
-def hear(state: ProtocolState, sender: int, now: float, **hb: object) -> None:
-    """``sender`` sends a heartbeat acknowledging our latest packet."""
+def hear(state: ProtocolState, sender: int, now: float, arrived: bool = False,
+         **hb: object) -> None:
+    """``sender`` sends a heartbeat acknowledging our latest packet (``arrived``: its
+    arrival time is told, as the provider does)."""
     seq = state.next_seq(now)
     peer = state.peers[sender]
-    assert state.accept_packet(sender, 500, peer.window.highest + 1) is None
+    assert state.accept_packet(sender, 500, peer.window.highest + 1,
+                               now if arrived else None) is None
     state.heard(sender, 0, "127.0.0.1", now, 1e9 + now)
     state.heartbeat_from(sender, Heartbeat(ack_incarnation=state.incarnation, ack_seq=seq,
                                            **hb), now)  # type: ignore[arg-type]
@@ -58,6 +61,44 @@ def test_one_grant_at_a_time_for_the_lease() -> None:
     hear(n2, 1, t3, candidate=False)
     n2.tick(t3, 0)
     assert n2.heartbeat_for(3, t3).grant
+
+
+def test_a_promise_runs_a_lease_from_the_newest_packet_heard_from_the_grantee() -> None:
+    """A voter whose candidate went silent is free a lease after its last packet, though it
+    kept sending it heartbeats carrying the grant (the candidate counts each grant from a
+    packet it sent before that): once the silent one is unreachable, the vote goes to
+    another candidate at once, not a lease after the last heartbeat sent to the silent one."""
+    n3 = node("n3")
+    t = TIMING.lease + 0.1
+    hear(n3, 1, t, arrived=True, candidate=True)
+    hear(n3, 2, t, arrived=True)
+    n3.tick(t, 0)
+    assert n3.heartbeat_for(1, t).grant
+    assert n3.granted_until == t + TIMING.lease
+    now = t
+    while now < t + TIMING.silence - TIMING.interval:  # n1 is silent, n3 still grants it
+        now += TIMING.interval
+        hear(n3, 2, now, arrived=True)
+        n3.tick(now, 0)
+        n3.heartbeat_for(1, now)
+        assert n3.granted_until == t + TIMING.lease, "renewed without news from n1"
+    gone = t + TIMING.silence + 0.01
+    hear(n3, 2, gone, arrived=True, candidate=True)
+    n3.tick(gone, 0)
+    assert n3.reach() == [2, 3]
+    assert n3.heartbeat_for(2, gone).grant
+    assert n3.following(gone) == 2
+
+
+def test_a_promise_made_without_an_arrival_time_counts_from_the_grant() -> None:
+    """When the arrival of the acknowledged packet is not known, the promise runs from the
+    grant itself (the older, longer rule)."""
+    n2 = node("n2")
+    t = TIMING.lease + 0.1
+    hear(n2, 1, t - 0.05, candidate=True)
+    n2.tick(t, 0)
+    assert n2.heartbeat_for(1, t).grant
+    assert n2.granted_until == t + TIMING.lease
 
 
 def test_lease_needs_a_quorum_and_counts_from_the_request() -> None:
