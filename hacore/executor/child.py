@@ -75,7 +75,10 @@ def run_native(cls: type[Agent], action: str, raw: dict[str, str], instance: str
 
 def native_result(cls: type[Agent], action: str, raw: dict[str, str], instance: str,
                   ctx: OperationContext) -> Result:
-    """One method of a native agent, anything it raises turned into a failed Result."""
+    """One method of a native agent, anything it raises turned into a failed Result. It runs
+    with no signal blocked, whatever the forking thread blocked: a service it starts (httpd)
+    inherits the mask across exec, and a blocked SIGWINCH or SIGTERM would make it deaf."""
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
     try:
         return _call(cls, action, raw, instance, ctx)
     except BaseException as exc:  # noqa: BLE001 - anything an agent raises is a failed operation

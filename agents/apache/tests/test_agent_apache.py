@@ -267,8 +267,10 @@ def listening_state(site: Site, procs: list[psutil.Process]) -> str:
     states = []
     for proc in procs:
         try:
-            states.append(f"{proc.pid} {proc.status()} {proc.num_threads()} threads")
-        except psutil.Error:
+            masks = [line.strip() for line in open(f"/proc/{proc.pid}/status")
+                     if line.startswith(("SigBlk", "SigPnd", "ShdPnd"))]
+            states.append(f"{proc.pid} {proc.status()} {proc.num_threads()} threads {masks}")
+        except (psutil.Error, OSError):
             states.append(f"{proc.pid} gone")
     try:
         log = (site.run_dir / "error.log").read_text()[-1500:]
@@ -331,3 +333,18 @@ def test_graceful_stop_is_bounded_by_shutdown_wait(base):
     assert result.code == OCF.SUCCESS, result.reason
     assert_all_gone(procs)
     assert b"200 OK" not in upload.finish()
+
+
+def test_httpd_starts_with_no_signal_blocked_whatever_the_caller_blocked(base):
+    """A caller (a test, a daemon thread) that blocks SIGWINCH does not pass it on to httpd:
+    a blocked SIGWINCH made a graceful stop wait out shutdown_wait (seen in CI)."""
+    site = make_site(base, "mask", graceful_stop="true")
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGWINCH, signal.SIGTERM})
+    try:
+        assert site.op("start").code == OCF.SUCCESS
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    with open(f"/proc/{site.main_pid()}/status") as status:
+        blocked = next(line.split()[1] for line in status if line.startswith("SigBlk"))
+    assert int(blocked, 16) == 0, f"httpd starts with signals blocked: {blocked}"
+    assert site.op("stop").code == OCF.SUCCESS
