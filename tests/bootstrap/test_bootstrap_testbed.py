@@ -140,6 +140,9 @@ def test_init_then_join_makes_a_two_node_cluster(bed):
     assert "n2 is node 2" in proc.stdout
     assert "expected votes 1 -> 2, quorum 2" in proc.stdout
     bed.wait(lambda: bed.members(n1) == ["n1", "n2"] == bed.members(n2), 60, "n1+n2 members")
+    # both members before quorum: n2's new daemon grants no vote for a lease after it starts
+    bed.wait(lambda: bed.status(n1)["quorate"] and bed.status(n2)["quorate"], 60,
+             "n1+n2 quorate")
     for node in (n1, n2):
         etc = Path(node.etc_dir)
         assert _mode(etc / "cluster.key") == 0o400 and _mode(etc / "cluster.toml") == 0o600
@@ -187,6 +190,7 @@ def test_a_pushed_service_runs(bed):
         """)
     pushed = Path(n1.tmp_dir) / "push.toml"
     pushed.write_text(text)
+    bed.wait(lambda: bed.status(n1)["quorate"], 60, "n1 quorate (a push needs quorum)")
     proc = bed.run(n1, "config", "push", "/tmp/push.toml")
     assert proc.returncode == 0, proc.stderr + bed.logs()
 
