@@ -156,7 +156,7 @@ class NodeDaemon(MessageRouting, ApiBackend):
             from hacore.web import start_web
             self.web = await start_web(self.api, self.config, self.node)
         await self._start_metrics()
-        self._tasks.append(call_every(self.tick, self.step, f"tick on {self.node}"))
+        self._tasks.append(call_every(self.tick, self._step_safely, f"tick on {self.node}"))
         log.info("%s started (cluster %s, config version %d, state in %s)", self.node,
                  self.config.name, self.config.config_version, self.state_dir)
 
