@@ -112,8 +112,7 @@ class HeartbeatMembership(MembershipProvider):
             self.loss_check.cancel()
             self.loss_check = None
         for link in self.links:
-            if link.transport is not None:
-                link.transport.close()
+            link.close()
         self.links = []
 
     def replace_nodes(self, config: ClusterConfig) -> None:

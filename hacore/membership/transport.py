@@ -79,63 +79,68 @@ class PacketFilter:
         return self.loss > 0 and self.rng.random() < self.loss
 
 
-class LinkSocket(asyncio.DatagramProtocol):
+class LinkSocket:
     """One UDP socket bound to one of the local node's addresses (one link).
 
     Datagrams are delivered as they arrive, or, while reading is paused, when the owner
     calls :meth:`drain` (the provider does at each tick while the cluster is quiet: one
-    wake-up per interval instead of one per packet)."""
+    wake-up per interval instead of one per packet).
+
+    The socket is watched with the loop's ``add_reader``, not a datagram transport: the
+    datagram transport of Debian 12's Python (3.11.2) cannot pause its reading."""
 
     def __init__(self, link: int, deliver: Callable[[int, bytes, tuple], None],
-                 sock: socket.socket | None = None) -> None:
+                 sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
         self.link = link
         self.deliver = deliver
-        self.sock = sock
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple) -> None:
-        self.deliver(self.link, data, addr)
-
-    def error_received(self, exc: Exception) -> None:  # ICMP port unreachable and such
-        log.debug("link %d: %s", self.link, exc)
+        self.sock: socket.socket | None = sock
+        self.loop = loop
+        self.reading = False
 
     def sendto(self, data: bytes, addr: tuple) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            try:
-                self.transport.sendto(data, addr)
-            except OSError as exc:  # no route, interface down: the link is simply down
-                log.debug("link %d: send to %s: %s", self.link, addr, exc)
-
-    @property
-    def reading(self) -> bool:
-        return self.transport is not None and self.transport.is_reading()
+        if self.sock is None:
+            return
+        try:
+            self.sock.sendto(data, addr)
+        except (BlockingIOError, InterruptedError):  # send buffer full: a lost heartbeat
+            log.debug("link %d: send to %s: buffer full", self.link, addr)
+        except OSError as exc:  # no route, interface down: the link is simply down
+            log.debug("link %d: send to %s: %s", self.link, addr, exc)
 
     def pause(self) -> None:
         if self.reading and self.sock is not None:
-            self.transport.pause_reading()  # type: ignore[union-attr]
+            self.loop.remove_reader(self.sock.fileno())
+            self.reading = False
 
     def resume(self) -> None:
-        if self.transport is not None and not self.transport.is_closing():
-            self.transport.resume_reading()
+        if not self.reading and self.sock is not None:
+            self.loop.add_reader(self.sock.fileno(), self.drain)
+            self.reading = True
 
     def drain(self, limit: int = MAX_DRAIN) -> int:
         """Deliver the datagrams waiting on the socket (at most ``limit``); how many."""
-        if self.sock is None or self.reading or self.transport is None \
-                or self.transport.is_closing():
-            return 0
         for count in range(limit):
+            if self.sock is None:
+                return count
             try:
                 data, addr = self.sock.recvfrom(MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
                 return count
+            except ConnectionError as exc:  # an ICMP error for an earlier send: read on
+                log.debug("link %d: receive: %s", self.link, exc)
+                continue
             except OSError as exc:
                 log.debug("link %d: receive: %s", self.link, exc)
                 return count
             self.deliver(self.link, data, addr)
         return limit
+
+    def close(self) -> None:
+        if self.sock is None:
+            return
+        self.pause()
+        self.sock.close()
+        self.sock = None
 
 
 async def resolve(address: str, port: int) -> tuple:
@@ -168,9 +173,9 @@ async def open_link(link: int, address: str, port: int,
         sock.setblocking(False)
         _room_for_a_tick(sock)
         sock.bind(local)
-        _, protocol = await loop.create_datagram_endpoint(
-            lambda: LinkSocket(link, deliver, sock), sock=sock)
+        link_socket = LinkSocket(link, deliver, sock, loop)
+        link_socket.resume()
     except BaseException:
         sock.close()
         raise
-    return protocol
+    return link_socket
