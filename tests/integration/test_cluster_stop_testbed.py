@@ -86,6 +86,19 @@ class Holders:
         return self.seen
 
 
+def _named_lines(bed: HacoreTestbed, pattern: str, last: int = 80) -> str:
+    """The daemon log lines matching ``pattern``, each after its node's name, by time."""
+    import re
+    lines = []
+    for name, path in bed.logs.items():
+        try:
+            text = path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        lines += [(ln[:23], f"{name}: {ln}") for ln in text if re.search(pattern, ln)]
+    return "\n".join(line for _, line in sorted(lines)[-last:])
+
+
 def _service(bed, via, name):
     st = bed.status(via)
     return next(s for s in st["services"] if s["name"] == name) if st else None
@@ -122,7 +135,9 @@ def test_cluster_stop_stops_each_service_where_it_runs_then_every_daemon(hb):
     assert not seen[hb.spare], seen
     side_done = [t for t in hb.log_times(r"done: stop side on") if t >= began - 1]
     web_done = [t for t in hb.log_times(r"done: stop web on") if t >= began - 1]
-    assert len(side_done) == 1 and len(web_done) == 1, (side_done, web_done)
+    assert len(side_done) == 1 and len(web_done) == 1, (
+        f"began {began:.3f}; side {side_done}; web {web_done}\n"
+        + _named_lines(hb, r"(stop|start) (web|side)|coordinat|view|fenc"))
     assert side_done[0] <= web_done[0]
     assert not [t for t in hb.log_times(r"done: start ") if t >= began], "a start on the way"
     assert not hb.log_lines(r"\bfenc\w* (of )?n\d"), "a node was fenced"
