@@ -99,6 +99,9 @@ class Coordinator(Takeover, Fencer, AdminIntents, MaintenanceSteps):
         self._pending_fence_logged: set[str] = set()
         self._delay_logged: set[str] = set()
         self.incarnations: dict[str, int] = {}
+        #: a node fenced while a member -> its fenced incarnation, while the view still
+        #: lists it (its silence not noticed yet): not a member again, so not fenced again
+        self.fenced_incarnations: dict[str, int] = {}
         self.view_changed_at = 0.0
         #: node -> incarnation that said it stopped everything and leaves (shared with the
         #: NodeDaemon, which hears it whether or not this node coordinates)
@@ -150,11 +153,13 @@ class Coordinator(Takeover, Fencer, AdminIntents, MaintenanceSteps):
             if name not in snap.members and current.get(name) != incarnation:
                 self._forget_node(name)  # fenced while a member: its daemon is gone
         for name, incarnation in current.items():
-            if name not in snap.members:
+            if name not in snap.members and self.fenced_incarnations.get(name) != incarnation:
                 snap = node_joined(self.config, snap, name, now=now)
                 log.info("%s joined the membership", name)
                 self.events.record(compose.node_joined(name, incarnation=incarnation))
         self.incarnations = current
+        self.fenced_incarnations = {n: i for n, i in self.fenced_incarnations.items()
+                                    if current.get(n) == i}
         self.snap = replace(snap, quorate=view.quorate, coordinator=view.coordinator)
         self._publish()
 

@@ -112,6 +112,8 @@ class Fencer:
     fence_tasks: set[asyncio.Task[Any]]
     view_changed_at: float
     view: MembershipView | None
+    incarnations: dict[str, int]
+    fenced_incarnations: dict[str, int]
     _pending_fence_logged: set[str]
     clock: Callable[[], float]
     wake: Callable[[], None]
@@ -217,6 +219,8 @@ class Fencer:
             # what the fenced daemon said, and ops it will never answer, count no more,
             # though it may stay in the membership view until its silence is noticed
             self._forget_node(node)
+            if node in self.incarnations:
+                self.fenced_incarnations[node] = self.incarnations[node]
             self.snap = apply(self.config, self.snap, [action], [True], now=self.clock())
             self._publish()
             self.wake()

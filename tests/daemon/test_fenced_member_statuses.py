@@ -173,3 +173,36 @@ def test_an_op_in_flight_on_a_fenced_member_holds_nothing_up(tmp_path: Path,
         assert ("n1", "web") in starts or ("n2", "web") in starts, h.sent
 
     asyncio.run(run())
+
+
+def test_a_fenced_member_still_in_the_view_is_not_fenced_again(config: ClusterConfig,
+                                                               monkeypatch: pytest.MonkeyPatch
+                                                               ) -> None:
+    """n3, fenced while a member, stays in the next views (its silence is not noticed yet):
+    those views do not make it a member again, so its leaving does not fence it a second
+    time; its next daemon (a new incarnation) joins as usual."""
+    h = Harness(config, monkeypatch)
+
+    async def run() -> None:
+        coord = h.coord
+        coord.take_over(view(2, {"n1": 1, "n2": 1, "n3": 1}), 0, {}, not_before=NOW)
+        coord.on_state_reply("n2", 0, {})
+        assert coord.snap is not None
+        coord.snap = dataclasses.replace(coord.snap, services={
+            "job": ServiceStatus(state="recovering", owner="n3", last_owner="n3",
+                                 stop_failed_on="n3")})
+        for node in ("n1", "n2", "n3"):
+            coord.on_status(node, {"epoch": 2, "seq": 1, "services": {}})
+        await h.cycle()
+        assert h.fenced == ["n3"]
+        coord.on_view(view(3, {"n1": 1, "n2": 1, "n3": 1}))  # n3's silence not noticed yet
+        assert coord.snap is not None and "n3" not in coord.snap.members
+        await h.cycle()
+        coord.on_view(view(4, {"n1": 1, "n2": 1}))  # now it is
+        for _ in range(3):
+            await h.cycle()
+        assert h.fenced == ["n3"], "fenced a second time"
+        coord.on_view(view(5, {"n1": 1, "n2": 1, "n3": 2}))  # its next daemon
+        assert "n3" in coord.snap.members
+
+    asyncio.run(run())
