@@ -109,9 +109,13 @@ class ProtocolState:
                                      min(now, peer.highest_at) + self.timing.lease)
         if claim is UNSET:
             claim = self.view_claim(now)
+        # To the grantee, a grant is following it, though the promise may have run out
+        # (its packets lost for longer than a lease): it keeps us in its view meanwhile,
+        # and the grant gives it no lease past that promise (it counts from its own send).
+        follows = peer_id if grant else self.following(now)
         return Heartbeat(
             ack_incarnation=peer.incarnation, ack_seq=peer.window.highest, grant=grant,
-            candidate=self.is_candidate(now), follows=self.following(now), epoch=self.epoch,
+            candidate=self.is_candidate(now), follows=follows, epoch=self.epoch,
             seen_all=self.seen_all, speaks=speaks, view=claim)  # type: ignore[arg-type]
 
     # -- receiving --------------------------------------------------------------------

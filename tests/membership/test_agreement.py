@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hacore.membership.agreement import ProtocolState
+from hacore.membership.agreement import NO_GRANT, ProtocolState
 from hacore.membership.timing import MembershipTiming
 from hacore.membership.wire import Heartbeat
 
@@ -88,6 +88,28 @@ def test_a_promise_runs_a_lease_from_the_newest_packet_heard_from_the_grantee() 
     assert n3.reach() == [2, 3]
     assert n3.heartbeat_for(2, gone).grant
     assert n3.following(gone) == 2
+
+
+def test_a_voter_granting_a_quiet_coordinator_still_says_it_follows_it() -> None:
+    """Packets from the coordinator lost for longer than a lease (not a silence window):
+    the voter's promise has run out, yet while it grants the coordinator its heartbeat to it
+    says it follows it, so the coordinator keeps it in the view (20 % loss made a member
+    leave and rejoin); its heartbeats to others say it follows nobody, as its promise ran
+    out, and its own lease as a member is not renewed by that old packet."""
+    n3 = node("n3")
+    t = TIMING.lease + 0.1
+    hear(n3, 1, t, arrived=True, candidate=True)
+    hear(n3, 2, t, arrived=True)
+    n3.tick(t, 0)
+    assert n3.heartbeat_for(1, t).follows == 1
+    quiet = t + TIMING.lease + TIMING.interval  # the promise ran out, n1 still reached
+    hear(n3, 2, quiet, arrived=True)
+    n3.tick(quiet, 0)
+    assert n3.reach() == [1, 2, 3]
+    to_n1 = n3.heartbeat_for(1, quiet)
+    assert to_n1.grant and to_n1.follows == 1
+    assert n3.following(quiet) == NO_GRANT
+    assert n3.heartbeat_for(2, quiet).follows == NO_GRANT
 
 
 def test_a_promise_made_without_an_arrival_time_counts_from_the_grant() -> None:
