@@ -16,6 +16,8 @@ DEFAULT_PORT = 5415
 #: the largest datagram read, and the most read from one socket in one drain
 MAX_DATAGRAM = 65535
 MAX_DRAIN = 1024
+#: "the peer answered": keeps a neighbour entry reachable without re-probing (Linux)
+MSG_CONFIRM = getattr(socket, "MSG_CONFIRM", 0)
 #: the receive buffer asked for each link (the kernel may give less without privilege)
 RECV_BUFFER = 1 << 20
 
@@ -97,11 +99,13 @@ class LinkSocket:
         self.loop = loop
         self.reading = False
 
-    def sendto(self, data: bytes, addr: tuple) -> None:
+    def sendto(self, data: bytes, addr: tuple, confirm: bool = False) -> None:
+        """Send one datagram; ``confirm``: the peer answered us on this path just now, so
+        the kernel may take its neighbour entry (ARP, NDP) as reachable (MSG_CONFIRM)."""
         if self.sock is None:
             return
         try:
-            self.sock.sendto(data, addr)
+            self.sock.sendto(data, MSG_CONFIRM if confirm else 0, addr)
         except (BlockingIOError, InterruptedError):  # send buffer full: a lost heartbeat
             log.debug("link %d: send to %s: buffer full", self.link, addr)
         except OSError as exc:  # no route, interface down: the link is simply down

@@ -5,6 +5,7 @@ sample every node took (20 ms apart), and waits with bounds of ten times the exp
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -316,3 +317,35 @@ def test_two_node(make_run: Any) -> None:
     run.cluster.boot("n2")
     run.start("n2")
     run.wait(lambda: run.agreed(["n1", "n2"], "n1"), 10 * 3 * T)
+
+
+def test_heartbeats_keep_each_peers_neighbour_entry_reachable(bed: Any, make_run: Any) -> None:
+    """While a peer answers, heartbeats to it confirm the kernel's neighbour entry
+    (MSG_CONFIRM). With entries fresh for 0.5 s after a confirmation and a stale one probed
+    1 s after use (not 30 s and 5 s), n1's entries for its peers end REACHABLE and stay so
+    for 2 s on end; unconfirmed, they would go stale, wait and be re-probed by ARP every
+    1.5 s or so (probes that heavy loss can lose, holding heartbeats for a second)."""
+    n1 = bed.node("n1")
+    settings = {"base_reachable_time_ms": "500", "delay_first_probe_time": "1"}
+    devices = [d for d in n1.run(["ls", "/proc/sys/net/ipv4/neigh"], timeout=10).stdout.split()
+               if d not in ("default", "lo")]
+    keys = [f"net.ipv4.neigh.{d}.{name}" for d in devices for name in settings]
+    before = {k: n1.run(["sysctl", "-n", k], timeout=10).stdout.strip() for k in keys}
+    try:
+        for k in keys:
+            n1.run(["sysctl", "-q", "-w", f"{k}={settings[k.rsplit('.', 1)[1]]}"], timeout=10)
+        run = make_run(3)
+        run.start_all()
+        run.wait(lambda: run.agreed(["n1", "n2", "n3"], "n1"), 10 * 3 * T)
+        peers = {a[0] for a in run.addresses[1:]}
+        states: list[dict[str, str]] = []
+        for _ in range(60):  # 6 s, then the last 2 s on end are judged
+            time.sleep(0.1)
+            shown = json.loads(n1.run(["ip", "-j", "neigh", "show"], timeout=10).stdout or "[]")
+            states.append({e["dst"]: "/".join(e.get("state", [])) for e in shown
+                           if e.get("dst") in peers})
+        last = states[-20:]
+        assert all(set(s) == peers and set(s.values()) == {"REACHABLE"} for s in last), states
+    finally:
+        for k, value in before.items():
+            n1.run(["sysctl", "-q", "-w", f"{k}={value}"], timeout=10, check=False)
