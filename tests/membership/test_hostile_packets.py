@@ -33,10 +33,11 @@ def test_forged_replayed_and_garbage_packets_are_dropped(caplog) -> None:
             captured: list[bytes] = []
             real_send = c.nodes["n1"]._send
 
-            def capture(name: str, link: int, peer_id: int, data: bytes) -> None:
+            def capture(name: str, link: int, peer_id: int, data: bytes,
+                        confirm: bool = False) -> None:
                 if name == "n2":
                     captured.append(data)
-                real_send(name, link, peer_id, data)
+                real_send(name, link, peer_id, data, confirm)
 
             c.nodes["n1"]._send = capture  # type: ignore[method-assign]
             await c.wait_for(lambda: len(captured) >= 3, 10)
