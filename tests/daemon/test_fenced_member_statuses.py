@@ -81,6 +81,17 @@ class Harness:
             await asyncio.gather(*list(self.coord.fence_tasks), return_exceptions=True)
             await asyncio.sleep(0)
 
+    def take_over(self, services: dict[str, ServiceStatus]) -> None:
+        """n1 coordinates n1..n3 (daemons of incarnation 1), with ``services`` as the
+        cluster state and an empty status heard from every member."""
+        coord = self.coord
+        coord.take_over(view(2, {"n1": 1, "n2": 1, "n3": 1}), 0, {}, not_before=NOW)
+        coord.on_state_reply("n2", 0, {})
+        assert coord.snap is not None
+        coord.snap = dataclasses.replace(coord.snap, services=services)
+        for node in ("n1", "n2", "n3"):
+            coord.on_status(node, {"epoch": 2, "seq": 1, "services": {}})
+
     def ops(self, node: str) -> list[dict[str, Any]]:
         return [body for to, kind, body in self.sent if kind == "op" and to == node]
 
@@ -154,15 +165,9 @@ def test_an_op_in_flight_on_a_fenced_member_holds_nothing_up(tmp_path: Path,
 
     async def run() -> None:
         coord = h.coord
-        coord.take_over(view(2, {"n1": 1, "n2": 1, "n3": 1}), 0, {}, not_before=NOW)
-        coord.on_state_reply("n2", 0, {})
-        assert coord.snap is not None
-        coord.snap = dataclasses.replace(coord.snap, services={
-            "job": ServiceStatus(state="recovering", owner="n3", last_owner="n3",
-                                 stop_failed_on="n3"),
-            "web": ServiceStatus(state="stopped")})
-        for node in ("n1", "n2", "n3"):
-            coord.on_status(node, {"epoch": 2, "seq": 1, "services": {}})
+        h.take_over({"job": ServiceStatus(state="recovering", owner="n3", last_owner="n3",
+                                          stop_failed_on="n3"),
+                     "web": ServiceStatus(state="stopped")})
         coord._dispatch(Action("start", "web", "n3", ("web-a",)), NOW)
         await h.cycle()  # fences n3 (job's stop failed there)
         assert h.fenced == ["n3"]
@@ -185,14 +190,8 @@ def test_a_fenced_member_still_in_the_view_is_not_fenced_again(config: ClusterCo
 
     async def run() -> None:
         coord = h.coord
-        coord.take_over(view(2, {"n1": 1, "n2": 1, "n3": 1}), 0, {}, not_before=NOW)
-        coord.on_state_reply("n2", 0, {})
-        assert coord.snap is not None
-        coord.snap = dataclasses.replace(coord.snap, services={
-            "job": ServiceStatus(state="recovering", owner="n3", last_owner="n3",
-                                 stop_failed_on="n3")})
-        for node in ("n1", "n2", "n3"):
-            coord.on_status(node, {"epoch": 2, "seq": 1, "services": {}})
+        h.take_over({"job": ServiceStatus(state="recovering", owner="n3", last_owner="n3",
+                                          stop_failed_on="n3")})
         await h.cycle()
         assert h.fenced == ["n3"]
         coord.on_view(view(3, {"n1": 1, "n2": 1, "n3": 1}))  # n3's silence not noticed yet
