@@ -118,11 +118,15 @@ class LinkSocket:
 
     def resume(self) -> None:
         if not self.reading and self.sock is not None:
-            self.loop.add_reader(self.sock.fileno(), self.drain)
+            self.loop.add_reader(self.sock.fileno(), self._read)
             self.reading = True
 
     def drain(self, limit: int = MAX_DRAIN) -> int:
-        """Deliver the datagrams waiting on the socket (at most ``limit``); how many."""
+        """While reading is paused, deliver the datagrams waiting on the socket (at most
+        ``limit``); how many. While it is not, the reader has taken them already."""
+        return 0 if self.reading else self._read(limit)
+
+    def _read(self, limit: int = MAX_DRAIN) -> int:
         for count in range(limit):
             if self.sock is None:
                 return count

@@ -6,6 +6,7 @@ disabled. One module-scoped cluster; S1 checked all along. Run under flock /work
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from pathlib import Path
@@ -88,7 +89,6 @@ class Holders:
 
 def _named_lines(bed: HacoreTestbed, pattern: str, last: int = 80) -> str:
     """The daemon log lines matching ``pattern``, each after its node's name, by time."""
-    import re
     lines = []
     for name, path in bed.logs.items():
         try:

@@ -93,9 +93,8 @@ def test_a_promise_runs_a_lease_from_the_newest_packet_heard_from_the_grantee() 
 def test_a_voter_granting_a_quiet_coordinator_still_says_it_follows_it() -> None:
     """Packets from the coordinator lost for longer than a lease (not a silence window):
     the voter's promise has run out, yet while it grants the coordinator its heartbeat to it
-    says it follows it, so the coordinator keeps it in the view (20 % loss made a member
-    leave and rejoin); its heartbeats to others say it follows nobody, as its promise ran
-    out, and its own lease as a member is not renewed by that old packet."""
+    says it follows it, so the coordinator keeps it in the view; its heartbeats to others
+    say it follows nobody, as its promise ran out."""
     n3 = node("n3")
     t = TIMING.lease + 0.1
     hear(n3, 1, t, arrived=True, candidate=True)
